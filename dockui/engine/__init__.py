@@ -1,0 +1,1 @@
+"""The engine layer: everything that talks to Docker. Never imports Textual."""

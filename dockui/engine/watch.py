@@ -1,0 +1,335 @@
+"""Keep a live picture of the engine's containers and images, cheaply.
+
+Order matters: the events stream is opened *first*, then the lists are taken, then
+events are applied. Nothing that happens between the list and the first event can be
+lost that way. Events are collected for a short debounce window and only the objects
+they name are refreshed (one filtered list call for containers, one inspect per named
+image). A slow full re-list catches anything missed, and a cheap ping notices a dead
+connection. When the stream ends (engine restart, network drop) the watcher reports
+`Disconnected`, retries with exponential backoff and resyncs everything once back.
+
+Runs in its own daemon threads; `on_update` is called from those threads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from dockui.engine.client import Engine, EngineUnavailable, connect, explain
+from dockui.engine.models import ContainerSummary, EngineInfo, ImageSummary
+
+log = logging.getLogger(__name__)
+
+# Container event actions that change nothing a list shows.
+_QUIET_ACTIONS = frozenset(
+    {
+        "exec_create", "exec_start", "exec_die", "exec_detach", "attach", "detach",
+        "resize", "top", "export", "archive-path", "extract-to-dir", "copy", "commit",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Connected:
+    info: EngineInfo
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    error: EngineUnavailable
+    retry_in: float
+    attempt: int
+    was_connected: bool  # False while we have never reached the engine
+
+
+@dataclass(frozen=True)
+class ContainersChanged:
+    upserts: tuple[ContainerSummary, ...]
+    removed: tuple[str, ...] = ()
+    full: bool = False  # a complete list: anything not in upserts is gone
+
+
+@dataclass(frozen=True)
+class ImagesChanged:
+    upserts: tuple[ImageSummary, ...]
+    removed: tuple[str, ...] = ()
+    full: bool = False
+
+
+WatchUpdate = Connected | Disconnected | ContainersChanged | ImagesChanged
+
+_END = object()  # the event stream ended
+_WAKE = object()  # stop() was called
+
+
+class _StreamEnded(Exception):
+    pass
+
+
+class Watcher:
+    """Events-first live state of one engine, delivered as deltas to `on_update`."""
+
+    def __init__(
+        self,
+        on_update: Callable[[WatchUpdate], None],
+        host: str | None = None,
+        *,
+        connector: Callable[[str | None], Engine] = connect,
+        debounce: float = 0.15,
+        resync_every: float = 60.0,
+        heartbeat_every: float = 5.0,
+        backoff: tuple[float, float] = (0.5, 8.0),
+    ) -> None:
+        self.on_update = on_update
+        self.host = host
+        self._connector = connector
+        self.debounce = debounce
+        self.resync_every = resync_every
+        self.heartbeat_every = heartbeat_every
+        self.backoff = backoff
+        self.engine: Engine | None = None
+        self.containers: dict[str, ContainerSummary] = {}
+        self.images: dict[str, ImageSummary] = {}
+        self.stats = {"events": 0, "refreshes": 0, "full_lists": 0, "pings": 0}
+        self._stop = threading.Event()
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._stream: Any = None
+        self._thread: threading.Thread | None = None
+        self._kick = threading.Event()
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="dockui-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self._kick.set()
+        self._queue.put(_WAKE)
+        self._close_stream()
+        if self._thread and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def retry_now(self) -> None:
+        """Skip the rest of the backoff wait (the user pressed 'r')."""
+        self._kick.set()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._thread and self._thread.is_alive())
+
+    # -- the loop ----------------------------------------------------------------------
+    def _run(self) -> None:
+        attempt = 0
+        was_connected = False
+        while not self._stop.is_set():
+            try:
+                engine = self._connector(self.host)
+            except EngineUnavailable as exc:
+                attempt += 1
+                self._wait_backoff(exc, attempt, was_connected)
+                continue
+            except Exception as exc:  # never let the watcher thread die
+                attempt += 1
+                self._wait_backoff(explain(self.host or "", exc), attempt, was_connected)
+                continue
+            attempt = 0
+            was_connected = True
+            self.engine = engine
+            self._emit(Connected(engine.info))
+            error: EngineUnavailable | None = None
+            try:
+                self._session(engine)
+            except _StreamEnded:
+                error = EngineUnavailable(
+                    engine.info.host, "The engine closed the connection (restarting?)."
+                )
+            except Exception as exc:
+                error = explain(engine.info.host, exc)
+            finally:
+                self._close_stream()
+                self.engine = None
+                engine.close()
+            if self._stop.is_set():
+                break
+            attempt = 1
+            self._wait_backoff(
+                error or EngineUnavailable(engine.info.host, "Disconnected."), attempt, True
+            )
+
+    def _wait_backoff(self, exc: EngineUnavailable, attempt: int, was_connected: bool) -> None:
+        low, high = self.backoff
+        delay = min(high, low * (2 ** (attempt - 1)))
+        self._emit(Disconnected(exc, delay, attempt, was_connected))
+        self._kick.clear()
+        self._kick.wait(delay)
+
+    def _emit(self, update: WatchUpdate) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            self.on_update(update)
+        except Exception:  # a broken consumer must not kill the watcher
+            log.exception("watch consumer failed")
+
+    def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.close()
+            except Exception:
+                pass
+
+    def _session(self, engine: Engine) -> None:
+        # Drain anything left from a previous session.
+        self._queue = queue.Queue()
+        self._stream = engine.events(filters={"type": ["container", "image"]})
+        stream, events = self._stream, self._queue
+        reader = threading.Thread(
+            target=self._read_events, args=(stream, events), name="dockui-events", daemon=True
+        )
+        reader.start()
+        self._full_sync(engine)
+        last_full = last_beat = time.monotonic()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            wait = min(last_full + self.resync_every, last_beat + self.heartbeat_every) - now
+            try:
+                first = events.get(timeout=max(0.0, wait))
+            except queue.Empty:
+                now = time.monotonic()
+                if now - last_full >= self.resync_every:
+                    self._full_sync(engine)
+                    last_full = now
+                else:
+                    self.stats["pings"] += 1
+                    engine.ping()
+                last_beat = now
+                continue
+            batch = [first]
+            deadline = time.monotonic() + self.debounce
+            while first is not _END and first is not _WAKE:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    item = events.get(timeout=remaining)
+                except queue.Empty:
+                    break
+                batch.append(item)
+                if item is _END or item is _WAKE:
+                    break
+            self._apply(engine, [e for e in batch if isinstance(e, dict)])
+            last_beat = time.monotonic()
+            if _END in batch:
+                raise _StreamEnded
+
+    @staticmethod
+    def _read_events(stream: Iterable[dict[str, Any]], out: queue.Queue[Any]) -> None:
+        try:
+            for event in stream:
+                out.put(event)
+        except Exception:
+            pass
+        finally:
+            out.put(_END)
+
+    # -- applying ----------------------------------------------------------------------
+    def _full_sync(self, engine: Engine) -> None:
+        self.stats["full_lists"] += 1
+        containers = engine.list_containers()
+        images = engine.list_images()
+        old = self.containers
+        self.containers = {c.id: _keep_since(old.get(c.id), c) for c in containers}
+        self.images = {i.id: i for i in images}
+        self._emit(ContainersChanged(tuple(self.containers.values()), full=True))
+        self._emit(ImagesChanged(tuple(self.images.values()), full=True))
+
+    def _apply(self, engine: Engine, events: list[dict[str, Any]]) -> None:
+        if not events:
+            return
+        self.stats["events"] += len(events)
+        container_ids: dict[str, float | None] = {}
+        image_refs: dict[str, None] = {}
+        for event in events:
+            kind = event.get("Type")
+            action = str(event.get("Action") or event.get("status") or "").split(":")[0].strip()
+            ident = str((event.get("Actor") or {}).get("ID") or event.get("id") or "")
+            if not ident:
+                continue
+            if kind == "container":
+                if action in _QUIET_ACTIONS:
+                    continue
+                stamp = None
+                if action in ("start", "die", "pause", "unpause", "restart"):
+                    nano = event.get("timeNano")
+                    stamp = nano / 1e9 if nano else event.get("time")
+                container_ids[ident] = stamp or container_ids.get(ident)
+            elif kind == "image":
+                image_refs[ident] = None
+        if container_ids:
+            self._refresh_containers(engine, container_ids)
+        if image_refs:
+            self._refresh_images(engine, list(image_refs))
+
+    def _refresh_containers(self, engine: Engine, named: dict[str, float | None]) -> None:
+        self.stats["refreshes"] += 1
+        fresh = {c.id: c for c in engine.list_containers(ids=list(named))}
+        upserts: list[ContainerSummary] = []
+        removed: list[str] = []
+        for cid in named:
+            found = fresh.get(cid) or next((c for i, c in fresh.items() if i.startswith(cid)), None)
+            if found is None:
+                if self.containers.pop(cid, None) is not None:
+                    removed.append(cid)
+                continue
+            stamp = named[cid]
+            if stamp is not None and found.state in ("running", "paused", "exited", "dead"):
+                found = dataclasses.replace(found, state_since=stamp)
+            else:
+                found = _keep_since(self.containers.get(found.id), found)
+            if self.containers.get(found.id) != found:
+                self.containers[found.id] = found
+                upserts.append(found)
+        if upserts or removed:
+            self._emit(ContainersChanged(tuple(upserts), tuple(removed)))
+
+    def _refresh_images(self, engine: Engine, refs: list[str]) -> None:
+        self.stats["refreshes"] += 1
+        upserts: dict[str, ImageSummary] = {}
+        removed: list[str] = []
+        for ref in refs:
+            image = engine.image(ref)
+            if image is None:
+                if ref in self.images:
+                    del self.images[ref]
+                    removed.append(ref)
+                continue
+            upserts[image.id] = image
+        # A tag points at one image: a tag that moved leaves its old image (maybe dangling).
+        for image in list(upserts.values()):
+            for other_id, other in list(self.images.items()):
+                if other_id == image.id or not set(other.tags) & set(image.tags):
+                    continue
+                moved = tuple(t for t in other.tags if t not in image.tags)
+                upserts[other_id] = dataclasses.replace(other, tags=moved)
+        changed = [i for i in upserts.values() if self.images.get(i.id) != i]
+        for image in changed:
+            self.images[image.id] = image
+        if changed or removed:
+            self._emit(ImagesChanged(tuple(changed), tuple(removed)))
+
+
+def _keep_since(old: ContainerSummary | None, new: ContainerSummary) -> ContainerSummary:
+    """A re-list only knows state_since to dockerd's rounding; keep the better value."""
+    if old is not None and old.state == new.state and old.state_since is not None:
+        if old.state_since != new.state_since:
+            return dataclasses.replace(new, state_since=old.state_since)
+    return new

@@ -1,0 +1,68 @@
+"""Messages that carry engine data from workers to the UI (posted thread-safely)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from dockui.engine.client import EngineUnavailable
+from dockui.engine.logs import LogLine
+from dockui.engine.models import ContainerSummary, EngineInfo, ImageSummary, Layer
+
+
+class EngineConnected(Message):
+    def __init__(self, info: EngineInfo) -> None:
+        super().__init__()
+        self.info = info
+
+
+class EngineDisconnected(Message):
+    def __init__(
+        self, error: EngineUnavailable, retry_in: float, attempt: int, was_connected: bool
+    ) -> None:
+        super().__init__()
+        self.error = error
+        self.retry_in = retry_in
+        self.attempt = attempt
+        self.was_connected = was_connected
+
+
+class ContainersUpdated(Message):
+    def __init__(
+        self, upserts: tuple[ContainerSummary, ...], removed: tuple[str, ...], full: bool
+    ) -> None:
+        super().__init__()
+        self.upserts = upserts
+        self.removed = removed
+        self.full = full
+
+
+class ImagesUpdated(Message):
+    def __init__(
+        self, upserts: tuple[ImageSummary, ...], removed: tuple[str, ...], full: bool
+    ) -> None:
+        super().__init__()
+        self.upserts = upserts
+        self.removed = removed
+        self.full = full
+
+
+class LayersLoaded(Message):
+    def __init__(self, image: ImageSummary, layers: list[Layer] | None, error: str = "") -> None:
+        super().__init__()
+        self.image = image
+        self.layers = layers
+        self.error = error
+
+
+class LogLines(Message):
+    def __init__(self, container_id: str, lines: list[LogLine]) -> None:
+        super().__init__()
+        self.container_id = container_id
+        self.lines = lines
+
+
+class LogEnded(Message):
+    def __init__(self, container_id: str, reason: str) -> None:
+        super().__init__()
+        self.container_id = container_id
+        self.reason = reason

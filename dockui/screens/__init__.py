@@ -1,0 +1,1 @@
+"""Screens: full-screen views and dialogs; they never import docker."""

@@ -1,0 +1,1 @@
+"""Widgets render engine data handed to them; they never import docker."""

@@ -1,0 +1,248 @@
+"""A DataTable that is updated in place, keyed by object id.
+
+Rows are never rebuilt wholesale: a change updates the cells that differ, a new
+object adds a row, a gone object removes one, and the order is restored with one
+sort. The cursor stays on the same object across updates; when that object goes,
+the cursor keeps its place on the row that took it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
+
+T = TypeVar("T")
+
+
+class KeyText(Text):
+    """A cell that remembers its row key, so `sort` can order rows by our own rank."""
+
+    row_key: Hashable = None
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column that sizes itself to its content within [min_width, max_width].
+
+    When the pane is too narrow, columns give up width in `shrink` order (lowest
+    first) down to their `min_width`; a column with min_width 0 may vanish.
+    """
+
+    key: str
+    label: str
+    min_width: int = 4
+    max_width: int = 40
+    shrink: int = 0
+
+
+class KeyedTable(DataTable, Generic[T]):
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_top", "Top", show=False),
+        Binding("G", "scroll_bottom", "Bottom", show=False),
+    ]
+
+    def __init__(
+        self,
+        columns: list[Column],
+        render_row: Callable[[T], tuple[Text, ...]],
+        key_of: Callable[[T], str],
+        sort_key: Callable[[T], Any],
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self.columns_spec = columns
+        self.render_row = render_row
+        self.key_of = key_of
+        self.sort_key = sort_key
+        self.objects: dict[str, T] = {}
+        self._cells: dict[str, tuple[str, ...]] = {}
+        self._order: list[str] = []
+        self._pattern: re.Pattern[str] | None = None
+
+    def on_mount(self) -> None:
+        self._widths: tuple[int, ...] = ()
+        self._shown: tuple[int, ...] = tuple(range(len(self.columns_spec)))
+        for col in self.columns_spec:
+            self.add_column(col.label, key=col.key, width=len(col.label))
+
+    def on_resize(self) -> None:
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Give each column the width its content needs, shrinking to fit the pane.
+
+        Columns that shrink to nothing are taken out of the table (their padding
+        would still cost room); they come back when the pane is wide enough.
+        """
+        width = self.scrollable_content_region.width
+        if not width:
+            return
+        specs = self.columns_spec
+        desired = []
+        for i, col in enumerate(specs):
+            content = max((len(cells[i]) for cells in self._cells.values()), default=0)
+            desired.append(max(col.min_width, min(col.max_width, max(content, len(col.label)))))
+        shown = set(range(len(specs)))
+        pad = 2 * self.cell_padding
+
+        def deficit() -> int:
+            return sum(desired[i] + pad for i in shown) - width
+
+        for i in sorted(range(len(specs)), key=lambda i: specs[i].shrink):
+            short = deficit()
+            if short <= 0:
+                break
+            if specs[i].min_width == 0 and desired[i] + pad <= short + pad:
+                shown.discard(i)  # dropping it frees its padding too
+                continue
+            give = min(short, desired[i] - max(specs[i].min_width, 1))
+            desired[i] -= give
+        shown_t = tuple(sorted(shown))
+        widths = tuple(desired[i] for i in shown_t)
+        if shown_t != self._shown:
+            self._shown = shown_t
+            self._widths = ()
+            self._rebuild()
+        if widths == self._widths:
+            return
+        self._widths = widths
+        for i, width_i in zip(shown_t, widths, strict=True):
+            column = self.columns[ColumnKey(specs[i].key)]
+            column.width = width_i
+            column.auto_width = False
+        self._require_update_dimensions = True
+        self.refresh()
+
+    def _row_cells(self, key: str, cells: tuple[Text, ...]) -> tuple[Text, ...]:
+        first = KeyText.assemble(cells[self._shown[0]]) if self._shown else KeyText()
+        first.row_key = key
+        rest = tuple(cells[i] for i in self._shown[1:])
+        return (first, *rest)
+
+    def _rebuild(self) -> None:
+        """Re-create the columns that are shown (only when the pane width crosses a step)."""
+        cursor_key = self.selected_key
+        self.clear(columns=True)
+        for i in self._shown:
+            col = self.columns_spec[i]
+            self.add_column(col.label, key=col.key, width=len(col.label))
+        for key in self._order:
+            obj = self.objects.get(key)
+            if obj is not None:
+                self.add_row(*self._row_cells(key, self.render_row(obj)), key=key)
+        if cursor_key is not None and cursor_key in self._cells:
+            self.move_cursor(row=self.get_row_index(cursor_key), animate=False)
+
+    # -- public -------------------------------------------------------------------------
+    @property
+    def selected_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            row_key, _ = self.coordinate_to_cell_key((self.cursor_row, 0))
+        except Exception:
+            return None
+        return row_key.value
+
+    @property
+    def selected(self) -> T | None:
+        key = self.selected_key
+        return self.objects.get(key) if key else None
+
+    @property
+    def visible_count(self) -> int:
+        return len(self._order)
+
+    def update_objects(
+        self, upserts: Iterable[T], removed: Iterable[str] = (), full: bool = False
+    ) -> None:
+        """Apply a delta (or a full list when `full`) to the table."""
+        upserts = list(upserts)
+        if full:
+            keep = {self.key_of(o) for o in upserts}
+            removed = [k for k in self.objects if k not in keep]
+        for key in removed:
+            self.objects.pop(key, None)
+        for obj in upserts:
+            self.objects[self.key_of(obj)] = obj
+        self._sync(changed={self.key_of(o) for o in upserts})
+
+    def rerender(self) -> None:
+        """Re-render every row (e.g. times that tick); only differing cells are touched."""
+        self._sync(changed=set(self.objects))
+
+    def set_filter(self, query: str) -> None:
+        if not query:
+            self._pattern = None
+        else:
+            try:
+                self._pattern = re.compile(query, re.IGNORECASE)
+            except re.error:
+                self._pattern = re.compile(re.escape(query), re.IGNORECASE)
+        self._sync(changed=set(self.objects))
+
+    def select_key(self, key: str) -> bool:
+        if key not in self._cells:
+            return False
+        self.move_cursor(row=self.get_row_index(key))
+        return True
+
+    # -- internals ----------------------------------------------------------------------
+    def _visible(self, key: str, cells: tuple[str, ...]) -> bool:
+        return self._pattern is None or any(self._pattern.search(c) for c in cells)
+
+    def _sync(self, changed: set[str]) -> None:
+        cursor_key = self.selected_key
+        cursor_row = self.cursor_row
+        rendered: dict[str, tuple[Text, ...]] = {}
+        for key in changed:
+            obj = self.objects.get(key)
+            if obj is not None:
+                rendered[key] = self.render_row(obj)
+        # Rows to drop: gone objects, and rows the filter now hides.
+        for key in list(self._cells):
+            if key not in self.objects or (
+                key in rendered and not self._visible(key, tuple(t.plain for t in rendered[key]))
+            ):
+                self.remove_row(key)
+                del self._cells[key]
+        added = False
+        for key, cells in rendered.items():
+            plain = tuple(t.plain for t in cells)
+            if not self._visible(key, plain):
+                continue
+            styles = tuple(str(c.spans) + str(c.style) for c in cells)
+            if key not in self._cells:
+                self.add_row(*self._row_cells(key, cells), key=key)
+                added = True
+            else:
+                old = self._cells[key]
+                old_plain, old_styles = old[: len(cells)], old[len(cells) :]
+                row = self._row_cells(key, cells)
+                for value, i in zip(row, self._shown, strict=True):
+                    if plain[i] != old_plain[i] or styles[i] != old_styles[i]:
+                        self.update_cell(key, self.columns_spec[i].key, value)
+            self._cells[key] = plain + styles
+        # Restore the order with one sort, only when it changed.
+        order = sorted(self._cells, key=lambda k: self.sort_key(self.objects[k]))
+        if added or order != self._order:
+            rank = {k: i for i, k in enumerate(order)}
+            self.sort(key=lambda values: rank[values[0].row_key])
+            self._order = order
+        self.fit_columns()
+        if cursor_key is not None and cursor_key in self._cells:
+            target = self.get_row_index(cursor_key)
+        else:
+            target = min(cursor_row, max(0, self.row_count - 1))
+        if self.row_count and target != self.cursor_row:
+            self.move_cursor(row=target, animate=False)

@@ -1,0 +1,217 @@
+"""The list panes: a titled border, a `/` filter line and a keyed table."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Input
+
+from dockui import format as fmt
+from dockui.engine.models import ContainerSummary, ImageSummary, Layer
+from dockui.widgets.keyed_table import Column, KeyedTable
+
+STATE_STYLE = {
+    "running": "green",
+    "healthy": "green",
+    "starting": "yellow",
+    "unhealthy": "bold red",
+    "paused": "yellow",
+    "restarting": "yellow",
+    "created": "cyan",
+    "removing": "magenta",
+    "dead": "red",
+}
+STATE_RANK = {"running": 0, "restarting": 1, "paused": 2, "created": 3, "exited": 4, "dead": 5}
+
+
+class ListPane(Vertical):
+    """A focusable list with a filter. Subclasses define the columns and rendering."""
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+    pane_title = ""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="pane")
+        self.table: KeyedTable[Any] = self.make_table()
+        self.filter_input = Input(placeholder="filter (regex) — Enter keeps, Esc clears")
+        self.filter_input.display = False
+
+    def make_table(self) -> KeyedTable[Any]:
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        yield self.filter_input
+        yield self.table
+
+    def on_mount(self) -> None:
+        self.border_title = self.pane_title
+        self.refresh_subtitle()
+
+    def refresh_subtitle(self) -> None:
+        total = len(self.table.objects)
+        shown = self.table.visible_count
+        query = self.filter_input.value
+        if query:
+            self.border_subtitle = f"/{query}  {shown} of {total}"
+        else:
+            self.border_subtitle = str(total)
+
+    def update_objects(self, upserts: Any, removed: Any = (), full: bool = False) -> None:
+        self.table.update_objects(upserts, removed, full)
+        self.refresh_subtitle()
+
+    def action_filter(self) -> None:
+        self.filter_input.display = True
+        self.filter_input.focus()
+
+    def action_clear_filter(self) -> None:
+        if self.filter_input.display or self.filter_input.value:
+            self.filter_input.value = ""
+            self.filter_input.display = False
+            self.table.set_filter("")
+            self.refresh_subtitle()
+            self.table.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.table.set_filter(event.value)
+        self.refresh_subtitle()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not event.value:
+            self.filter_input.display = False
+        self.table.focus()
+
+    def focus(self, scroll_visible: bool = True) -> ListPane:
+        self.table.focus(scroll_visible)
+        return self
+
+
+def _t(text: str, style: str = "") -> Text:
+    # Text(), never markup: these strings come from the engine.
+    return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+
+
+def state_label(c: ContainerSummary) -> tuple[str, str]:
+    """(text, style) for the State column: health wins over plain `running`."""
+    if c.state == "running" and c.health:
+        return c.health, STATE_STYLE[c.health]
+    if c.state == "exited":
+        code = c.exit_code
+        text = f"exited ({code})" if code is not None else "exited"
+        return text, "dim" if not code else "red"
+    return c.state, STATE_STYLE.get(c.state, "")
+
+
+def uptime_label(c: ContainerSummary, now: float) -> str:
+    if c.state_since is None:
+        return ""
+    if c.state in ("running", "paused"):
+        return fmt.short_duration(now - c.state_since)
+    return fmt.short_duration(now - c.state_since) + " ago"
+
+
+class ContainersPane(ListPane):
+    pane_title = "Containers"
+
+    def make_table(self) -> KeyedTable[ContainerSummary]:
+        def render(c: ContainerSummary) -> tuple[Text, ...]:
+            state, style = state_label(c)
+            return (
+                _t(c.name, "bold" if c.running else ""),
+                _t(c.image, "dim"),
+                _t(f"● {state}", style),
+                _t(c.ports_text, "cyan"),
+                _t(uptime_label(c, time.time()), "dim"),
+            )
+
+        return KeyedTable(
+            [
+                Column("name", "Name", min_width=10, max_width=32, shrink=3),
+                Column("image", "Image", min_width=0, max_width=24, shrink=0),
+                Column("state", "State", min_width=9, max_width=16, shrink=2),
+                Column("ports", "Ports", min_width=8, max_width=30, shrink=4),
+                Column("uptime", "Up", min_width=0, max_width=9, shrink=1),
+            ],
+            render,
+            key_of=lambda c: c.id,
+            sort_key=lambda c: (STATE_RANK.get(c.state, 9), c.name),
+            id="containers-table",
+        )
+
+
+class ImagesPane(ListPane):
+    pane_title = "Images"
+
+    def make_table(self) -> KeyedTable[ImageSummary]:
+        def render(i: ImageSummary) -> tuple[Text, ...]:
+            name = i.display_name
+            if len(i.tags) > 1:
+                name += f" +{len(i.tags) - 1}"
+            return (
+                _t(name, "dim italic" if i.dangling else "bold"),
+                _t(i.short_id, "dim"),
+                _t(fmt.size(i.size)),
+                _t(fmt.ago(i.created), "dim"),
+                _t("dangling" if i.dangling else "", "yellow"),
+            )
+
+        return KeyedTable(
+            [
+                Column("name", "Repository:Tag", min_width=12, max_width=40, shrink=3),
+                Column("id", "ID", min_width=0, max_width=12, shrink=1),
+                Column("size", "Size", min_width=7, max_width=9, shrink=4),
+                Column("created", "Created", min_width=0, max_width=16, shrink=2),
+                Column("mark", "", min_width=0, max_width=8, shrink=0),
+            ],
+            render,
+            key_of=lambda i: i.id,
+            sort_key=lambda i: (i.dangling, i.display_name, -i.created),
+            id="images-table",
+        )
+
+
+class LayersPane(ListPane):
+    pane_title = "Layers"
+
+    def make_table(self) -> KeyedTable[Layer]:
+        def render(layer: Layer) -> tuple[Text, ...]:
+            return (
+                _t(str(layer.index + 1), "dim"),
+                _t(fmt.size(layer.size), "dim" if layer.empty else "bold"),
+                _t(fmt.size(layer.cumulative), "dim"),
+                _t(layer.instruction, "dim" if layer.empty else ""),
+            )
+
+        return KeyedTable(
+            [
+                Column("n", "#", min_width=2, max_width=3, shrink=4),
+                Column("size", "Size", min_width=7, max_width=9, shrink=4),
+                Column("total", "Total", min_width=7, max_width=9, shrink=2),
+                Column("instruction", "Instruction", min_width=10, max_width=400, shrink=1),
+            ],
+            render,
+            key_of=lambda layer: str(layer.index),
+            sort_key=lambda layer: layer.index,
+            id="layers-table",
+        )
+
+    def show_layers(self, title: str, layers: list[Layer]) -> None:
+        self.update_objects(layers, full=True)
+        total = layers[-1].cumulative if layers else 0
+        self.border_title = f"Layers — {title}"
+        self.border_subtitle = f"{len(layers)} steps · {fmt.size(total)}"
+
+    def show_message(self, title: str) -> None:
+        self.update_objects([], full=True)
+        self.border_title = f"Layers — {title}"
+        self.border_subtitle = ""
