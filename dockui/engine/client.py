@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from dataclasses import dataclass
@@ -157,10 +158,8 @@ class Engine:
         return self.client.api
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing a dead connection must never raise
             self.client.close()
-        except Exception:  # closing a dead connection must never raise
-            pass
 
     def ping(self) -> bool:
         return bool(self.api.ping())

@@ -9,6 +9,7 @@ bare `\\r` handled, and over-long lines capped so one 1 MB line cannot eat memor
 from __future__ import annotations
 
 import codecs
+import contextlib
 import struct
 import threading
 from collections.abc import Callable, Iterator
@@ -199,7 +200,5 @@ def _shutdown(response: Any) -> None:
 
         CancellableStream(iter(()), response).close()
     except Exception:
-        try:
+        with contextlib.suppress(Exception):
             response.close()
-        except Exception:
-            pass

@@ -13,6 +13,7 @@ Runs in its own daemon threads; `on_update` is called from those threads.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import queue
@@ -182,10 +183,8 @@ class Watcher:
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
-            try:
+            with contextlib.suppress(Exception):
                 stream.close()
-            except Exception:
-                pass
 
     def _session(self, engine: Engine) -> None:
         # Drain anything left from a previous session.
@@ -329,7 +328,11 @@ class Watcher:
 
 def _keep_since(old: ContainerSummary | None, new: ContainerSummary) -> ContainerSummary:
     """A re-list only knows state_since to dockerd's rounding; keep the better value."""
-    if old is not None and old.state == new.state and old.state_since is not None:
-        if old.state_since != new.state_since:
-            return dataclasses.replace(new, state_since=old.state_since)
+    if (
+        old is not None
+        and old.state == new.state
+        and old.state_since is not None
+        and old.state_since != new.state_since
+    ):
+        return dataclasses.replace(new, state_since=old.state_since)
     return new
