@@ -53,9 +53,13 @@ def negotiate_version(server_api: str, server_min: str | None = None) -> str:
     chosen = DEFAULT_DOCKER_API_VERSION
     if version_lt(server_api, chosen):
         chosen = server_api
-    floor = server_min or MINIMUM_DOCKER_API_VERSION
-    if version_lt(chosen, floor):
-        chosen = floor
+    if version_lt(chosen, MINIMUM_DOCKER_API_VERSION):
+        raise ValueError(
+            f"the engine speaks API {server_api}; dockui needs {MINIMUM_DOCKER_API_VERSION} "
+            "or newer (Docker 1.12+)"
+        )
+    if server_min and version_lt(chosen, server_min):
+        chosen = server_min
     return chosen
 
 

@@ -13,25 +13,17 @@ import contextlib
 import struct
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dockui.engine.client import Engine
+from dockui.engine.models import STDERR, STDOUT, LogLine
 from dockui.engine.text import clean_line
 
-STDOUT, STDERR = 1, 2
+if TYPE_CHECKING:
+    from dockui.engine.client import Engine
+
+__all__ = ["STDERR", "STDOUT", "FrameDemuxer", "LineSplitter", "LogFollower", "LogLine"]
+
 MAX_LINE = 16_384  # characters kept of one line; the rest is counted, not stored
-
-
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    text: str
-    stream: int = STDOUT  # 1 stdout, 2 stderr
-    cut: int = 0  # characters dropped from an over-long line
-
-    @property
-    def stderr(self) -> bool:
-        return self.stream == STDERR
 
 
 class FrameDemuxer:

@@ -331,6 +331,22 @@ def layers_from_history(history: list[dict[str, Any]]) -> list[Layer]:
     return layers
 
 
+STDOUT, STDERR = 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One clean line of container output."""
+
+    text: str
+    stream: int = STDOUT  # 1 stdout, 2 stderr
+    cut: int = 0  # characters dropped from an over-long line
+
+    @property
+    def stderr(self) -> bool:
+        return self.stream == STDERR
+
+
 @dataclass(frozen=True, slots=True)
 class EngineInfo:
     """Who we are talking to."""

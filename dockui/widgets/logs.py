@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import RichLog
 
-from dockui.engine.logs import LogLine
+from dockui.engine.models import LogLine
 
 MAX_LINES = 5_000
 
