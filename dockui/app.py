@@ -184,7 +184,11 @@ class DockuiApp(App[None]):
         before = self.containers_pane.table.selected_key
         self.containers_pane.update_objects(message.upserts, message.removed, message.full)
         self._update_counts()
-        if self.containers_pane.table.selected_key != before:
+        followed = self.logs_pane.container_id
+        if followed and followed not in self.containers:
+            # Keep the last words of a removed container on screen until the user moves.
+            self.logs_pane.add_note("container removed")
+        elif self.containers_pane.table.selected_key != before:
             self._schedule_select("containers")
 
     def on_images_updated(self, message: ImagesUpdated) -> None:
@@ -213,6 +217,13 @@ class DockuiApp(App[None]):
     # -- selection follows the cursor, after it rests --------------------------------------
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "containers-table":
+            followed = self.logs_pane.container_id
+            if (
+                followed
+                and followed not in self.containers
+                and event.row_key.value == self.containers_pane.table.synced_key
+            ):
+                return  # the cursor moved because the followed row vanished, not the user
             self._schedule_select("containers")
         elif event.data_table.id == "images-table":
             self._schedule_select("images")
@@ -258,8 +269,14 @@ class DockuiApp(App[None]):
         if message.container_id != self.logs_pane.container_id:
             return
         self.follower = None
-        gone = message.container_id not in self.containers
-        self.logs_pane.add_note("container removed" if gone else message.reason)
+        container = self.containers.get(message.container_id)
+        if container is None:
+            note = "container removed"
+        elif message.reason == "log stream ended":
+            note = "log stream ended — container stopped"
+        else:
+            note = message.reason
+        self.logs_pane.add_note(note)
 
     def _select_image(self) -> None:
         image = self.images_pane.table.selected

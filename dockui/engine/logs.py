@@ -148,7 +148,7 @@ class LogFollower:
                 if batch:
                     self.on_lines(batch)
         except Exception as exc:  # the container vanished, the engine went away, ...
-            reason = f"log stream ended: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+            reason = f"no logs: {_describe(exc)}"
         finally:
             if not self._closed.is_set() and self.on_end is not None:
                 self.on_end(reason)
@@ -194,3 +194,11 @@ def _shutdown(response: Any) -> None:
     except Exception:
         with contextlib.suppress(Exception):
             response.close()
+
+
+def _describe(exc: BaseException) -> str:
+    """The engine's own sentence for an API error (e.g. a logging driver that cannot be
+    read back), else the first line of the exception."""
+    explanation = getattr(exc, "explanation", None)
+    text = str(explanation) if explanation else str(exc) or type(exc).__name__
+    return clean_line(text.strip().splitlines()[0]) if text.strip() else type(exc).__name__

@@ -19,6 +19,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
 T = TypeVar("T")
+USEFUL_WIDTH = 8  # an optional column squeezed below this is dropped instead
 
 
 class KeyText(Text):
@@ -68,6 +69,8 @@ class KeyedTable(DataTable, Generic[T]):
         self._cells: dict[str, tuple[str, ...]] = {}
         self._order: list[str] = []
         self._pattern: re.Pattern[str] | None = None
+        # The row the cursor was left on by the last update (not by a key press).
+        self.synced_key: str | None = None
 
     def on_mount(self) -> None:
         self._widths: tuple[int, ...] = ()
@@ -102,8 +105,8 @@ class KeyedTable(DataTable, Generic[T]):
             short = deficit()
             if short <= 0:
                 break
-            if specs[i].min_width == 0 and desired[i] + pad <= short + pad:
-                shown.discard(i)  # dropping it frees its padding too
+            if specs[i].min_width == 0 and desired[i] - short < min(desired[i], USEFUL_WIDTH):
+                shown.discard(i)  # a sliver helps nobody; dropping it frees its padding too
                 continue
             give = min(short, desired[i] - max(specs[i].min_width, 1))
             desired[i] -= give
@@ -246,3 +249,4 @@ class KeyedTable(DataTable, Generic[T]):
             target = min(cursor_row, max(0, self.row_count - 1))
         if self.row_count and target != self.cursor_row:
             self.move_cursor(row=target, animate=False)
+        self.synced_key = self.selected_key

@@ -50,6 +50,8 @@ class LogsPane(Vertical):
         self.line_count += len(lines)
 
     def add_note(self, note: str) -> None:
+        if self.border_subtitle == note:
+            return
         self.log_view.write(Text(f"── {note} ──", style="dim italic"))
         self.border_subtitle = note
 

@@ -1,0 +1,82 @@
+"""The real `dockui` process in a real terminal (tmux), read off the screen."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from tests.conftest import unique
+
+pytestmark = pytest.mark.engine
+
+TMUX = shutil.which("tmux")
+
+
+SOCKET = "dockui-tests"  # a tmux server of our own, never the user's
+
+
+def tmux(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(["tmux", "-L", SOCKET, "-f", "/dev/null", *args], **kwargs)
+
+
+def capture(session: str) -> str:
+    return tmux("capture-pane", "-p", "-t", session, capture_output=True, text=True).stdout
+
+
+def wait_screen(session: str, needle: str, timeout: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = capture(session)
+        if needle in screen:
+            return screen
+        time.sleep(0.1)
+    raise AssertionError(f"{needle!r} never appeared on screen:\n{screen}")
+
+
+@pytest.fixture
+def tmux_session():
+    assert TMUX, "tmux is needed for the terminal test (apt-get install tmux)"
+    name = f"dockui-test-{uuid.uuid4().hex[:6]}"
+    yield name
+    tmux("kill-session", "-t", name, capture_output=True)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_real_process_shows_live_panes_and_quits(tmux_session, make_container, size):
+    c = make_container(
+        name=unique("tty"), command="httpd -f -p 80", ports={"80/tcp": 4080 + size[1]}
+    )
+    cols, rows = size
+    cmd = f"env TERM=xterm-256color {sys.executable} -m dockui; echo EXITED-$?; sleep 30"
+    tmux("new-session", "-d", "-s", tmux_session, "-x", str(cols), "-y", str(rows), cmd, check=True)
+    screen = wait_screen(tmux_session, c.name)
+    for title in ("Containers", "Images", "Logs", "Layers"):
+        assert title in screen
+    assert "connected" in screen
+    assert f"{4080 + rows}→80/tcp" in screen
+    assert "Traceback" not in screen
+    # Live: a container started now appears without a key press.
+    other = make_container(name=unique("u"))
+    wait_screen(tmux_session, other.name, timeout=3)
+    tmux("send-keys", "-t", tmux_session, "q", check=True)
+    screen = wait_screen(tmux_session, "EXITED-0")
+    assert "Traceback" not in screen
+
+
+def test_real_process_with_a_bad_docker_host(tmux_session):
+    cmd = (
+        f"env TERM=xterm-256color DOCKER_HOST=tcp://127.0.0.1:1 {sys.executable} -m dockui;"
+        " echo EXITED-$?; sleep 30"
+    )
+    tmux("new-session", "-d", "-s", tmux_session, "-x", "100", "-y", "30", cmd, check=True)
+    screen = wait_screen(tmux_session, "Cannot reach the Docker engine")
+    assert "connection refused" in screen and "Retrying" in screen
+    assert "Traceback" not in screen
+    tmux("send-keys", "-t", tmux_session, "q", check=True)
+    wait_screen(tmux_session, "EXITED-0")

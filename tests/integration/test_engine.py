@@ -1,0 +1,111 @@
+"""The engine layer against the real dockerd."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from dockui.engine.client import EngineUnavailable, connect
+from dockui.engine.logs import LogFollower
+from tests.conftest import docker_cli, wait_for
+
+pytestmark = pytest.mark.engine
+
+
+def test_connect_negotiates_the_engines_api_version(docker_client):
+    engine = connect()
+    try:
+        server_api = docker_client.version()["ApiVersion"]
+        assert engine.info.api_version == min(
+            server_api, "1.44", key=lambda v: tuple(map(int, v.split(".")))
+        )
+        assert engine.info.server_version == docker_client.version()["Version"]
+        assert engine.ping()
+    finally:
+        engine.close()
+
+
+def test_bad_addresses_raise_a_sentence_not_a_traceback():
+    for host in ("unix:///nonexistent/docker.sock", "tcp://127.0.0.1:1", "gopher://x"):
+        with pytest.raises(EngineUnavailable) as info:
+            connect(host, timeout=3)
+        assert info.value.reason and "Traceback" not in str(info.value)
+
+
+def test_sparse_lists_match_docker_ps(docker_client, make_container):
+    web = make_container("httpd -f -p 80", ports={"80/tcp": ("127.0.0.1", None)})
+    stopped = make_container("true", start=False)
+    engine = connect()
+    try:
+        by_id = {c.id: c for c in engine.list_containers()}
+        listed = set(docker_cli("ps", "-a", "-q", "--no-trunc").split())
+        assert set(by_id) == listed
+        w = by_id[web.id]
+        assert w.state == "running" and w.name == web.name
+        assert w.state_since is not None and abs(w.state_since - time.time()) < 5
+        port = docker_cli("port", web.id, "80/tcp").split()[0].rsplit(":", 1)[1]
+        assert w.ports_text == f"127.0.0.1:{port}→80/tcp"
+        assert by_id[stopped.id].state == "created"
+        assert engine.list_containers(ids=[web.id])[0].id == web.id
+    finally:
+        engine.close()
+
+
+def test_history_matches_docker_history(layered_image):
+    engine = connect()
+    try:
+        layers = engine.history(layered_image)
+    finally:
+        engine.close()
+    sizes = docker_cli(
+        "history", "--no-trunc", "--human=false", "--format", "{{.Size}}", layered_image
+    )
+    expected = [int(s) for s in sizes.split()][::-1]  # docker prints newest first
+    assert [layer.size for layer in layers] == expected
+    assert layers[-1].cumulative == sum(expected)
+    instructions = [layer.instruction for layer in layers]
+    assert "ENV APP_HOME=/srv/app" in instructions
+    assert "WORKDIR /srv/app" in instructions
+    assert any(i.startswith("RUN dd if=/dev/zero") for i in instructions)
+    assert any(i.startswith("COPY ") and "/srv/app/payload.txt" in i for i in instructions)
+    assert 'CMD ["httpd" "-f" "-p" "80"]' in instructions
+    assert "EXPOSE 80" in instructions or "EXPOSE 80/tcp" in instructions
+    assert not any("#(nop)" in i or "/bin/sh -c" in i for i in instructions)
+
+
+def test_log_follower_streams_stdout_and_stderr_and_ends_on_removal(make_container):
+    script = (
+        "echo out-1; echo err-1 >&2; printf 'no-newline'; sleep 0.3; echo; echo out-2; sleep 100000"
+    )
+    c = make_container(["sh", "-c", script])
+    engine = connect()
+    lines, ended = [], []
+    follower = LogFollower(engine, c.id, lines.extend, ended.append, tail=100).start()
+    try:
+        wait_for(lambda: any(line.text == "out-2" for line in lines), timeout=10)
+        texts = [(line.text, line.stderr) for line in lines]
+        assert ("out-1", False) in texts and ("err-1", True) in texts
+        assert ("no-newline", False) in texts
+        c.remove(force=True)
+        wait_for(lambda: ended, timeout=10)
+    finally:
+        follower.close()
+        engine.close()
+
+
+def test_log_follower_close_releases_its_thread(make_container):
+    import threading
+
+    c = make_container(["sh", "-c", "while true; do echo tick; sleep 0.05; done"])
+    engine = connect()
+    try:
+        before = threading.active_count()
+        for _ in range(20):
+            follower = LogFollower(engine, c.id, lambda lines: None).start()
+            time.sleep(0.02)
+            follower.close()
+            follower.join(timeout=5)
+        wait_for(lambda: threading.active_count() <= before, timeout=5)
+    finally:
+        engine.close()
