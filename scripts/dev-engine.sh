@@ -32,11 +32,11 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 if ! engine_answers; then
-  if [ ! -x /usr/sbin/dockerd ] || [ ! -x /bin/busybox ]; then
-    say "installing Debian's docker.io and busybox-static"
+  if [ ! -x /usr/sbin/dockerd ] || [ ! -x /bin/busybox ] || ! command -v tmux >/dev/null; then
+    say "installing Debian's docker.io, busybox-static and tmux (for the terminal tests)"
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq docker.io busybox-static >/dev/null
+    $SUDO apt-get install -y -qq docker.io busybox-static tmux >/dev/null
     DOCKER_BIN=/usr/bin/docker
   fi
   if [ -z "${DOCKER_HOST:-}" ] || [ "${DOCKER_HOST}" = "unix:///var/run/docker.sock" ]; then
