@@ -202,3 +202,27 @@ async def test_small_terminal_keeps_all_four_panes(make_container):
         assert shown[:1] == ["name"] and "state" in shown and "ports" in shown
         row = [t.plain for t in table.get_row(c.id)]
         assert any("→80/tcp" in cell for cell in row)
+
+
+async def test_engine_restart_shows_disconnected_then_resyncs(make_container, tmp_path):
+    from tests.proxy import EngineProxy
+
+    proxy = EngineProxy(str(tmp_path / "engine.sock")).start()
+    app = DockuiApp(host=proxy.url)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: app.connected)
+            proxy.stop()  # for the app, the engine just went away
+            took = await until(pilot, lambda: not app.connected, timeout=2)
+            assert took < 2
+            assert "disconnected" in str(app.status.render())
+            assert app.screen.has_class("-stale")  # lists kept, dimmed
+            started = await asyncio.to_thread(make_container, name=unique("meanwhile"))
+            proxy.start()
+            await until(pilot, lambda: app.connected, timeout=10)
+            # Resynced with no key pressed: what happened meanwhile is on screen.
+            await until(pilot, lambda: started.id in app.containers_pane.table.objects)
+            assert "connected" in str(app.status.render())
+            assert not app.screen.has_class("-stale")
+    finally:
+        proxy.stop()
