@@ -58,8 +58,9 @@ OPAQUE_MARKER = ".wh..wh..opq"
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 JSON_LIMIT = 1 << 20  # configs, manifests and indexes are a few KB; never buffer more
-READ_BLOCK = 1 << 20  # content is fingerprinted in blocks of this size, then dropped
+READ_BLOCK = 256 * 1024  # content is fingerprinted in blocks of this size, then dropped
 PROGRESS_STEP = 1 << 20
+STREAM_BUFFER = 256 * 1024  # tarfile reads 10 KB at a time by default: too many calls
 
 
 class LayerAnalysisError(Exception):
@@ -188,7 +189,7 @@ def read_layer_tar(
     size = 0
     checksums: dict[str, int] = {}
     try:
-        with tarfile.open(fileobj=fileobj, mode="r|") as tar:
+        with tarfile.open(fileobj=fileobj, mode="r|", bufsize=STREAM_BUFFER) as tar:
             while (info := tar.next()) is not None:
                 tar.members.clear()  # stream mode would keep every TarInfo otherwise
                 path = _clean_path(info.name)
@@ -369,7 +370,7 @@ def read_image_export(
     documents: dict[str, bytes] = {}
     aliases: dict[str, str] = {}
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as outer:
+        with tarfile.open(fileobj=stream, mode="r|", bufsize=STREAM_BUFFER) as outer:
             while (member := outer.next()) is not None:
                 outer.members.clear()
                 name = posixpath.normpath(member.name.lstrip("/"))
