@@ -643,13 +643,12 @@ class _Filesystem:
     """The union filesystem after some layers: path → entry, plus a children index so a
     whiteout of a directory removes its subtree without scanning every path.
 
-    With `dive=True` it stacks layers the way dive's FileTree.Stack does, which the dive-exact
-    metrics need: opaque whiteouts are ignored, and an entry replacing a directory keeps the
-    directory's children.
+    The same structure stacks layers the way dive's FileTree.Stack does for the dive-exact
+    metrics (`_stack_dive`: opaque whiteouts ignored, a file replacing a directory keeps the
+    directory's children).
     """
 
-    def __init__(self, dive: bool = False) -> None:
-        self.dive = dive
+    def __init__(self) -> None:
         self.entries: dict[str, LayerEntry] = {}
         self.children: dict[str, set[str]] = {"/": set()}
 
@@ -662,13 +661,13 @@ class _Filesystem:
             created.append(implicit)
         self.children.setdefault(parent, set()).add(path)
 
-    def put(self, entry: LayerEntry, created: list[LayerEntry], removed: list[LayerEntry]) -> None:
-        old = self.entries.get(entry.path)
-        if old is None:
+    def put(self, entry: LayerEntry, created: list[LayerEntry]) -> None:
+        """Add or replace an entry; parents the tar never listed are created implicitly.
+
+        An entry replacing a directory keeps the directory's children here (as dive's
+        AddPath does); `_apply` takes them away first where a real filesystem would."""
+        if entry.path not in self.entries:
             self._ensure_parent(entry.path, created)
-        elif not self.dive and old.is_dir and not entry.is_dir:
-            for child in list(self.children.get(entry.path, ())):
-                removed.extend(self.remove(child))
         self.entries[entry.path] = entry
 
     def walk(self, path: str) -> Iterator[str]:
@@ -741,25 +740,23 @@ def _apply(
         elif entry.kind == WHITEOUT:
             take_away(entry.path)
     created: list[LayerEntry] = []
-    displaced: list[LayerEntry] = []
     for entry in entries:
         if entry.is_whiteout:
             continue
         before = fs.entries.get(entry.path) or removed.pop(entry.path, None)
+        if before is not None and before.is_dir and not entry.is_dir:
+            for child in list(fs.children.get(entry.path, ())):
+                take_away(child)  # a file replacing a directory hides what was below it
         if before is None:
             mark = ADDED
         elif before.implicit and entry.is_dir:
             mark = UNCHANGED
         else:
             mark = MODIFIED if entry.differs_from(before) else UNCHANGED
-        fs.put(entry, created, displaced)
+        fs.put(entry, created)
         changes[entry.path] = TreeItem(entry, mark)
     for entry in created:
         changes.setdefault(entry.path, TreeItem(entry, ADDED))
-    for old in displaced:
-        removed.setdefault(old.path, old)
-        if not old.is_dir or not any(p.startswith(old.path + "/") for p in removed):
-            removed_leaves.append(old.path)
     readded = set(changes)
     for path, old in removed.items():
         if path not in readded:
@@ -907,7 +904,7 @@ def analyze_export(
 ) -> ImageAnalysis:
     """Apply the layers in order: change marks per layer, dockui's and dive's efficiency."""
     fs = _Filesystem()
-    dive_fs = _Filesystem(dive=True)
+    dive_fs = _Filesystem()
     ours = _Tally()
     theirs = _Tally()
     histories = history_for_layers(export.config, len(export.layers))
@@ -962,7 +959,7 @@ def _stack_dive(fs: _Filesystem, entries: tuple[LayerEntry, ...]) -> None:
         if entry.kind == WHITEOUT:
             fs.remove(entry.path)
         elif entry.kind != OPAQUE:
-            fs.put(entry, scratch, scratch)
+            fs.put(entry, scratch)
             scratch.clear()
 
 

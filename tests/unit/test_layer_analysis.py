@@ -371,6 +371,23 @@ def test_dockui_matches_dive_without_directory_or_opaque_whiteouts() -> None:
     assert result.efficiency.wasted_bytes == 2025
 
 
+def test_file_replacing_a_directory_hides_what_was_below() -> None:
+    lower = tar_bytes([d("x"), f("x/y", b"1" * 10)])
+    upper = tar_bytes([f("x", b"abc")])
+    result = L.analyze_image_stream([legacy_export([lower, upper], HISTORY[:1])])
+    assert marks(result.layers[1]) == {"/x": L.MODIFIED, "/x/y": L.REMOVED}
+    assert [(w.path, w.size, w.count) for w in result.efficiency.files] == [("/x/y", 10, 2)]
+    assert result.dive.files == ()  # dive never sees /x/y touched again
+
+
+def test_without_content_hashing_size_stands_in_for_content() -> None:
+    result = L.analyze_image_stream([legacy_export(SCENARIO)], hash_contents=False)
+    second = marks(result.layers[1])
+    assert second["/bin/tool"] == L.UNCHANGED  # same size, same mode: cannot tell
+    assert second["/etc/conf"] == L.MODIFIED  # the mode still tells
+    assert result.efficiency.wasted_bytes == 2925  # the metrics never depend on contents
+
+
 def test_reader_works_on_seven_byte_chunks() -> None:
     for build in (legacy_export, oci_export):
         data = build(SCENARIO)
