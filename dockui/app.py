@@ -6,6 +6,8 @@ run in threads and post messages back (Textual's post_message is thread-safe).
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 
 from textual.app import App, ComposeResult
@@ -16,7 +18,8 @@ from textual.widgets import DataTable, Footer
 
 from dockui import __version__
 from dockui.engine.client import Engine
-from dockui.engine.logs import LogFollower, LogLine
+from dockui.engine.errors import describe_error
+from dockui.engine.logs import LogLine, fetch_logs, save_logs, write_lines
 from dockui.engine.models import ContainerSummary, ImageSummary, Layer
 from dockui.engine.watch import (
     Connected,
@@ -26,6 +29,7 @@ from dockui.engine.watch import (
     Watcher,
     WatchUpdate,
 )
+from dockui.logsession import LogSession
 from dockui.messages import (
     ContainersUpdated,
     EngineConnected,
@@ -33,12 +37,14 @@ from dockui.messages import (
     ImagesUpdated,
     LayersLoaded,
     LogEnded,
-    LogLines,
+    LogsReady,
 )
 from dockui.screens.engine_down import EngineDownScreen
 from dockui.screens.help import HelpScreen
+from dockui.screens.save import SavePrompt
 from dockui.widgets.logs import LogsPane
-from dockui.widgets.panes import ContainersPane, ImagesPane, LayersPane
+from dockui.widgets.logview import LogView
+from dockui.widgets.panes import ContainersPane, ImagesPane, LayersPane, state_label
 from dockui.widgets.status import StatusLine
 
 SELECT_DELAY = 0.15  # seconds the cursor must rest before logs/layers follow it
@@ -61,7 +67,8 @@ class DockuiApp(App[None]):
         self,
         host: str | None = None,
         *,
-        log_tail: int = 500,
+        log_tail: int = 1000,
+        log_lines: int = 10_000,
         watcher_factory: Callable[[Callable[[WatchUpdate], None], str | None], Watcher]
         | None = None,
     ) -> None:
@@ -73,7 +80,14 @@ class DockuiApp(App[None]):
         self.containers: dict[str, ContainerSummary] = {}
         self.images: dict[str, ImageSummary] = {}
         self.layer_cache: dict[str, list[Layer]] = {}
-        self.follower: LogFollower | None = None
+        self.log_session = LogSession(
+            lambda: self.post_message(LogsReady()),
+            lambda cid, reason: self.post_message(LogEnded(cid, reason)),
+            tail=log_tail,
+        )
+        self.log_lines = log_lines
+        self._history_loading = False
+        self._history_done: float | None = None
         self.connected = False
         self._down_screen: EngineDownScreen | None = None
         self._select_timers: dict[str, Timer] = {}
@@ -85,7 +99,7 @@ class DockuiApp(App[None]):
         with Grid(id="panes"):
             yield ContainersPane(id="containers")
             yield ImagesPane(id="images")
-            yield LogsPane(id="logs")
+            yield LogsPane(max_lines=self.log_lines, id="logs")
             yield LayersPane(id="layers")
         yield Footer()
 
@@ -126,7 +140,7 @@ class DockuiApp(App[None]):
         self.screen.set_class(narrow, "-narrow")
 
     def on_unmount(self) -> None:
-        self._stop_logs()
+        self.log_session.close()
         if self.watcher:
             self.watcher.stop(timeout=0)
 
@@ -154,9 +168,11 @@ class DockuiApp(App[None]):
         if self._down_screen is not None:
             self._down_screen.dismiss()
             self._down_screen = None
-        if reconnected and self.logs_pane.container_id:
-            # Resume the stream that was open when the engine went away.
-            self._schedule_select("containers", 0.5)
+        if reconnected and self.log_session.targets and self.engine is not None:
+            # Resume the streams that were open when the engine went away.
+            for cid in self.log_session.ids():
+                if self.log_session.resume(self.engine, cid):
+                    self._log_note(self.log_session.targets[cid].name, "reconnected")
 
     def on_engine_disconnected(self, message: EngineDisconnected) -> None:
         self.connected = False
@@ -184,11 +200,11 @@ class DockuiApp(App[None]):
         before = self.containers_pane.table.selected_key
         self.containers_pane.update_objects(message.upserts, message.removed, message.full)
         self._update_counts()
-        followed = self.logs_pane.container_id
-        if followed and followed not in self.containers:
-            # Keep the last words of a removed container on screen until the user moves.
-            self.logs_pane.add_note("container removed")
-        elif self.containers_pane.table.selected_key != before:
+        removed_followed = any(cid not in self.containers for cid in self.log_session.ids())
+        self._follow_lifecycle()
+        if self.containers_pane.marked - set(self.containers):
+            self.containers_pane.marked &= set(self.containers)
+        if not removed_followed and self.containers_pane.table.selected_key != before:
             self._schedule_select("containers")
 
     def on_images_updated(self, message: ImagesUpdated) -> None:
@@ -217,13 +233,13 @@ class DockuiApp(App[None]):
     # -- selection follows the cursor, after it rests --------------------------------------
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "containers-table":
-            followed = self.logs_pane.container_id
             if (
-                followed
-                and followed not in self.containers
+                any(cid not in self.containers for cid in self.log_session.ids())
                 and event.row_key.value == self.containers_pane.table.synced_key
             ):
                 return  # the cursor moved because the followed row vanished, not the user
+            if self.containers_pane.marked:
+                return  # marks, not the cursor, choose what the merged view follows
             self._schedule_select("containers")
         elif event.data_table.id == "images-table":
             self._schedule_select("images")
@@ -236,47 +252,155 @@ class DockuiApp(App[None]):
         self._select_timers[which] = self.set_timer(delay, action)
 
     def _select_container(self) -> None:
+        self._retarget_logs()
+
+    def _log_targets(self) -> list[tuple[str, str]]:
+        """Marked containers (merged view), else the highlighted one."""
+        marked = [
+            self.containers[cid] for cid in self.containers_pane.marked if cid in self.containers
+        ]
+        if marked:
+            return [(c.id, c.name) for c in sorted(marked, key=lambda c: c.name)]
         container = self.containers_pane.table.selected
-        cid = container.id if container else None
-        if cid == self.logs_pane.container_id and self.follower is not None:
+        return [(container.id, container.name)] if container else []
+
+    def _retarget_logs(self, force: bool = False) -> None:
+        targets = self._log_targets()
+        ids = tuple(cid for cid, _ in targets)
+        if not force and ids == self.log_session.ids() and self.log_session.threads():
             return
-        self._stop_logs()
-        self.logs_pane.follow(cid, container.name if container else "")
-        engine = self.engine
-        if container is None or engine is None:
-            return
+        self.logs_pane.follow(targets)
+        self.log_session.start(self.engine, targets)
 
-        def on_lines(lines: list[LogLine], cid: str = container.id) -> None:
-            self.post_message(LogLines(cid, lines))
-
-        def on_end(reason: str, cid: str = container.id) -> None:
-            self.post_message(LogEnded(cid, reason))
-
-        self.follower = LogFollower(
-            engine, container.id, on_lines, on_end, tail=self.log_tail
-        ).start()
-
-    def _stop_logs(self) -> None:
-        follower, self.follower = self.follower, None
-        if follower is not None:
-            follower.close()
-
-    def on_log_lines(self, message: LogLines) -> None:
-        if message.container_id == self.logs_pane.container_id:
-            self.logs_pane.add_lines(message.lines)
+    def on_logs_ready(self, message: LogsReady) -> None:
+        merged = self.log_session.merged
+        for cid, lines in self.log_session.drain():
+            target = self.log_session.targets.get(cid)
+            if target is None:
+                continue
+            if merged:
+                self.logs_pane.add_lines(lines, target.name, target.colour)
+            else:
+                self.logs_pane.add_lines(lines)
+        if self.log_session.skipped:
+            self.logs_pane.add_note(f"{self.log_session.skipped:,} lines skipped (UI behind)")
+            self.log_session.skipped = 0
 
     def on_log_ended(self, message: LogEnded) -> None:
-        if message.container_id != self.logs_pane.container_id:
+        self.on_logs_ready(LogsReady())  # what was read before the end comes first
+        target = self.log_session.mark_ended(message.container_id, message.reason)
+        if target is None:
             return
-        self.follower = None
         container = self.containers.get(message.container_id)
         if container is None:
             note = "container removed"
         elif message.reason == "log stream ended":
-            note = "log stream ended — container stopped"
+            state, _ = state_label(container)
+            note = "container stopped" if container.running else f"container {state}"
         else:
             note = message.reason
-        self.logs_pane.add_note(note)
+        self._log_note(target.name, note)
+
+    def _log_note(self, name: str, note: str) -> None:
+        self.logs_pane.add_note(f"{name}: {note}" if self.log_session.merged else note)
+
+    def _follow_lifecycle(self) -> None:
+        """Followed containers that vanished or came back (restart) since the last update."""
+        engine = self.engine
+        for cid, target in list(self.log_session.targets.items()):
+            container = self.containers.get(cid)
+            if container is None:
+                if target.ended != "removed":
+                    target.ended = "removed"
+                    # Keep the last words of a removed container on screen until the user moves.
+                    self._log_note(target.name, "container removed")
+            elif (
+                container.state == "running"
+                and target.ended
+                and engine is not None
+                and self.log_session.resume(engine, cid)
+            ):
+                self._log_note(target.name, "container restarted")
+
+    def on_containers_pane_marks_changed(self) -> None:
+        self._retarget_logs()
+
+    def on_log_view_need_history(self, message: LogView.NeedHistory) -> None:
+        targets = self.log_session.targets
+        if len(targets) != 1 or self._history_loading:
+            return
+        view = self.logs_pane.view
+        if len(view.rows) >= view.max_lines:
+            self.notify("The buffer is full: save the whole log with S.", timeout=3)
+            return
+        first = view.first_timestamp
+        engine = self.engine
+        if first is None or engine is None or self._history_done == first:
+            return
+        (target,) = targets.values()
+        self._history_loading = True
+        room = min(self.log_tail, view.max_lines - len(view.rows))
+
+        def load() -> None:
+            try:
+                older = fetch_logs(engine, target.id, tail=room, until=first - 1e-6)
+            except Exception as exc:
+                older = []
+                self.call_from_thread(self.notify, f"No older logs: {exc}", severity="warning")
+            self.call_from_thread(self._prepend_history, target.id, first, older)
+
+        self.run_worker(load, thread=True, group="log-history")
+
+    def _prepend_history(self, cid: str, first: float, older: list[LogLine]) -> None:
+        self._history_loading = False
+        if self.log_session.ids() != (cid,):
+            return
+        if not older:
+            self._history_done = first
+            self.notify("Start of the log.", timeout=2)
+            return
+        self.logs_pane.view.prepend_lines(older)
+
+    def on_logs_pane_save_requested(self, message: LogsPane.SaveRequested) -> None:
+        targets = list(self.log_session.targets.values())
+        if not targets:
+            self.notify("No log to save.", severity="warning")
+            return
+        if message.whole and len(targets) != 1:
+            self.notify("Save the whole log of one container at a time.", severity="warning")
+            return
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        name = targets[0].name if len(targets) == 1 else "merged"
+        default = os.path.join(os.getcwd(), f"{name}-{stamp}.log")
+        what = "the whole log from the engine" if message.whole else "the buffer"
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self._save_log(path, message.whole)
+
+        self.push_screen(SavePrompt(default, f"Save {what} of {name} to"), chosen)
+
+    def _save_log(self, path: str, whole: bool) -> None:
+        engine = self.engine
+        rows = [(r.source, r.line) for r in self.logs_pane.view.rows if not r.note]
+        cid = next(iter(self.log_session.targets), None)
+
+        def write() -> None:
+            try:
+                if whole:
+                    if engine is None or cid is None:
+                        raise OSError("not connected to the engine")
+                    count = save_logs(engine, cid, path)
+                else:
+                    count = write_lines(rows, path)
+            except Exception as exc:
+                self.call_from_thread(
+                    self.notify, f"Could not save: {describe_error(exc)}", severity="error"
+                )
+                return
+            self.call_from_thread(self.notify, f"Saved {count:,} lines to {path}")
+
+        self.run_worker(write, thread=True, group="log-save")
 
     def _select_image(self) -> None:
         image = self.images_pane.table.selected

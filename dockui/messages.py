@@ -5,7 +5,6 @@ from __future__ import annotations
 from textual.message import Message
 
 from dockui.engine.client import EngineUnavailable
-from dockui.engine.logs import LogLine
 from dockui.engine.models import ContainerSummary, EngineInfo, ImageSummary, Layer
 
 
@@ -54,11 +53,8 @@ class LayersLoaded(Message):
         self.error = error
 
 
-class LogLines(Message):
-    def __init__(self, container_id: str, lines: list[LogLine]) -> None:
-        super().__init__()
-        self.container_id = container_id
-        self.lines = lines
+class LogsReady(Message):
+    """Log lines are queued in the app's LogSession (one wake-up for many lines)."""
 
 
 class LogEnded(Message):

@@ -10,18 +10,31 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import re
 import struct
 import threading
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from dockui.engine.models import STDERR, STDOUT, LogLine
-from dockui.engine.text import clean_line
+from dockui.engine.errors import describe_error
+from dockui.engine.models import STDERR, STDOUT, LogLine, parse_rfc3339
+from dockui.engine.text import clean_line, strip_sgr
 
 if TYPE_CHECKING:
     from dockui.engine.client import Engine
 
-__all__ = ["STDERR", "STDOUT", "FrameDemuxer", "LineSplitter", "LogFollower", "LogLine"]
+__all__ = [
+    "STDERR",
+    "STDOUT",
+    "FrameDemuxer",
+    "LineSplitter",
+    "LogFollower",
+    "LogLine",
+    "fetch_logs",
+    "save_logs",
+    "write_lines",
+]
 
 MAX_LINE = 16_384  # characters kept of one line; the rest is counted, not stored
 
@@ -45,21 +58,103 @@ class FrameDemuxer:
         return out
 
 
-class LineSplitter:
-    """Bytes of one stream in, whole clean lines out; a partial line waits for more."""
+_TS = re.compile(rb"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) ")
 
-    def __init__(self, stream: int = STDOUT, max_line: int = MAX_LINE) -> None:
+
+def parse_timestamp(text: str) -> float | None:
+    """Epoch seconds of the engine's RFC 3339 (nanosecond) log timestamp."""
+    try:
+        return parse_rfc3339(text)
+    except ValueError:
+        return None
+
+
+class LineSplitter:
+    """Bytes of one stream in, whole clean lines out; a partial line waits for more.
+
+    With `timestamps`, each engine message starts with an RFC 3339 timestamp and a space
+    (what `timestamps=1` asks for); it is taken off and kept on the LogLine. Segments after
+    a bare `\r` (progress bars) carry no timestamp of their own and reuse their message's.
+    """
+
+    def __init__(
+        self, stream: int = STDOUT, max_line: int = MAX_LINE, *, timestamps: bool = False
+    ) -> None:
         self.stream = stream
         self.max_line = max_line
+        self.timestamps = timestamps
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._parts: list[str] = []
         self._size = 0
         self._cut = 0
         self._pending_cr = False
+        self._overwrite = False  # the line being built replaces the previous one
+        self._ts_buf = b""  # bytes of a timestamp not yet complete
+        self._want_ts = timestamps  # the next bytes start a new engine message
+        self._ts: float | None = None
+        self._ts_text = ""
 
     def feed(self, data: bytes, final: bool = False) -> list[LogLine]:
-        text = self._decoder.decode(data, final=final)
         lines: list[LogLine] = []
+        if not self.timestamps:
+            self._feed_text(self._decoder.decode(data, final=final), lines, final)
+            return lines
+        # Timestamps sit at the start of each message (after each \n): peel them off at
+        # the byte level so one split across chunks is put back together.
+        pos = 0
+        n = len(data)
+        while pos < n:
+            if self._want_ts:
+                need = data[pos : pos + 40 - len(self._ts_buf)]
+                self._ts_buf += need
+                match = _TS.match(self._ts_buf)
+                if match:
+                    used = match.end() - (len(self._ts_buf) - len(need))
+                    self._ts_text = match.group(1).decode()
+                    self._ts = parse_timestamp(self._ts_text)
+                    pos += used
+                    self._ts_buf = b""
+                    self._want_ts = False
+                    continue
+                if len(self._ts_buf) < 40 and b" " not in self._ts_buf and pos + len(need) >= n:
+                    return lines  # wait for the rest of the timestamp
+                # Not a timestamp after all: treat the bytes as text.
+                data = self._ts_buf + data[pos + len(need) :]
+                pos, n = 0, len(data)
+                self._ts_buf = b""
+                self._want_ts = False
+                continue
+            newline = data.find(b"\n", pos)
+            if newline < 0:
+                self._feed_text(self._decoder.decode(data[pos:]), lines, False)
+                break
+            self._feed_text(self._decoder.decode(data[pos : newline + 1]), lines, False)
+            pos = newline + 1
+            self._want_ts = True
+        if final:
+            self._feed_text(self._decoder.decode(b"", final=True), lines, True)
+        return lines
+
+    def feed_frame(self, payload: bytes) -> list[LogLine]:
+        """One frame of a multiplexed stream: exactly one engine message.
+
+        Frames mark message boundaries, which matters for lines over 16 KiB: the engine
+        stores them as partial messages and gives each its own timestamp (cut at a byte
+        boundary, possibly mid-character). The timestamp of a continuation is dropped and
+        the bytes are joined, so the line and its characters come out whole.
+        """
+        lines: list[LogLine] = []
+        if self.timestamps:
+            match = _TS.match(payload)
+            if match:
+                if not self._parts and not self._cut:
+                    self._ts_text = match.group(1).decode()
+                    self._ts = parse_timestamp(self._ts_text)
+                payload = payload[match.end() :]
+        self._feed_text(self._decoder.decode(payload), lines, False)
+        return lines
+
+    def _feed_text(self, text: str, lines: list[LogLine], final: bool) -> None:
         start = 0
         i = 0
         n = len(text)
@@ -69,6 +164,7 @@ class LineSplitter:
                 self._take(text[start:i])
                 if ch == "\n" and self._pending_cr and not self._parts and i == start:
                     self._pending_cr = False  # the \n of a \r\n whose \r ended the last chunk
+                    self._overwrite = False
                 else:
                     lines.append(self._flush())
                     self._pending_cr = False
@@ -76,14 +172,16 @@ class LineSplitter:
                     if i + 1 < n:
                         if text[i + 1] == "\n":
                             i += 1
+                        else:
+                            self._overwrite = True  # a bare \r: what follows redraws the line
                     else:
                         self._pending_cr = True
+                        self._overwrite = True
                 start = i + 1
             i += 1
         self._take(text[start:])
         if final and (self._parts or self._cut):
             lines.append(self._flush())
-        return lines
 
     def _take(self, piece: str) -> None:
         if not piece:
@@ -100,13 +198,119 @@ class LineSplitter:
         self._size += len(piece)
 
     def _flush(self) -> LogLine:
-        line = LogLine(clean_line("".join(self._parts)), self.stream, self._cut)
+        line = LogLine(
+            clean_line("".join(self._parts), keep_sgr=True),
+            self.stream,
+            self._cut,
+            self._ts,
+            self._ts_text,
+            self._overwrite,
+        )
         self._parts, self._size, self._cut = [], 0, 0
+        self._overwrite = False
         return line
 
 
+def _open_logs(engine: Engine, container_id: str, params: dict[str, Any]) -> tuple[Any, bool]:
+    """Open the engine's log stream; returns (response, tty)."""
+    api = engine.api
+    tty = bool(api.inspect_container(container_id)["Config"].get("Tty"))
+    response = api._get(
+        api._url("/containers/{0}/logs", container_id),
+        params={"stdout": 1, "stderr": 1, "timestamps": 1, **params},
+        stream=True,
+        timeout=None,
+    )
+    api._raise_for_status(response)
+    return response, tty
+
+
+def _read_lines(response: Any, tty: bool, closed: threading.Event) -> Iterator[list[LogLine]]:
+    raw = response.raw
+    splitters = {
+        STDOUT: LineSplitter(STDOUT, timestamps=True),
+        STDERR: LineSplitter(STDERR, timestamps=True),
+    }
+    demux = None if tty else FrameDemuxer()
+    while not closed.is_set():
+        data = raw.read1(65536) if hasattr(raw, "read1") else raw.read(8)
+        if not data:
+            break
+        if demux is None:
+            yield splitters[STDOUT].feed(data)
+            continue
+        batch: list[LogLine] = []
+        for stream, payload in demux.feed(data):
+            batch.extend(splitters[stream].feed_frame(payload))
+        yield batch
+    yield [line for s in splitters.values() for line in s.feed(b"", final=True)]
+
+
+def fetch_logs(
+    engine: Engine,
+    container_id: str,
+    *,
+    tail: int | str = "all",
+    since: float | None = None,
+    until: float | None = None,
+) -> list[LogLine]:
+    """A bounded slice of a container's logs (no follow): e.g. older history on demand.
+
+    The engine applies `tail` before `until` (the last N lines of the whole log, then
+    the time filter), so "the N lines before T" is read as everything before T, keeping
+    only the last N in a ring: bounded memory, however long the log.
+    """
+    params: dict[str, Any] = {"follow": 0, "tail": "all" if until is not None else tail}
+    if since is not None:
+        params["since"] = f"{since:.9f}"
+    if until is not None:
+        params["until"] = f"{until:.9f}"
+    keep = tail if isinstance(tail, int) else None
+    response, tty = _open_logs(engine, container_id, params)
+    try:
+        lines: deque[LogLine] = deque(maxlen=keep)
+        for batch in _read_lines(response, tty, threading.Event()):
+            lines.extend(batch)
+        return list(lines)
+    finally:
+        response.close()
+
+
+def save_logs(engine: Engine, container_id: str, path: str, *, timestamps: bool = True) -> int:
+    """Stream a container's whole log to `path` (never all in memory); returns lines written."""
+    response, tty = _open_logs(engine, container_id, {"follow": 0, "tail": "all"})
+    count = 0
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            for batch in _read_lines(response, tty, threading.Event()):
+                for line in batch:
+                    prefix = f"{line.ts_text} " if timestamps and line.ts_text else ""
+                    out.write(f"{prefix}{strip_sgr(line.text)}\n")
+                count += len(batch)
+    finally:
+        response.close()
+    return count
+
+
+def write_lines(items: Iterable[tuple[str, LogLine]], path: str, *, timestamps: bool = True) -> int:
+    """Write (source, line) pairs as plain text: `TIMESTAMP [source |] text`."""
+    count = 0
+    with open(path, "w", encoding="utf-8") as out:
+        for source, line in items:
+            prefix = f"{line.ts_text} " if timestamps and line.ts_text else ""
+            if source:
+                prefix += f"{source} | "
+            out.write(f"{prefix}{strip_sgr(line.text)}\n")
+            count += 1
+    return count
+
+
 class LogFollower:
-    """Follows one container's logs in a thread; `close()` ends it promptly."""
+    """Follows one container's logs in a thread; `close()` ends it promptly.
+
+    Lines are handed to `on_lines` in batches as they are read (one call per read from
+    the socket, which at high rates holds hundreds of lines).
+    """
 
     def __init__(
         self,
@@ -115,13 +319,15 @@ class LogFollower:
         on_lines: Callable[[list[LogLine]], None],
         on_end: Callable[[str], None] | None = None,
         *,
-        tail: int = 500,
+        tail: int | str = 1000,
+        since: float | None = None,
     ) -> None:
         self.engine = engine
         self.container_id = container_id
         self.on_lines = on_lines
         self.on_end = on_end
         self.tail = tail
+        self.since = since
         self._closed = threading.Event()
         self._response: Any = None
         self._thread = threading.Thread(target=self._run, name="dockui-logs", daemon=True)
@@ -139,50 +345,33 @@ class LogFollower:
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def _run(self) -> None:
         reason = "log stream ended"
         try:
-            for batch in self._batches():
+            params: dict[str, Any] = {"follow": 1, "tail": self.tail}
+            if self.since is not None:
+                params["since"] = f"{self.since:.9f}"
+            response, tty = _open_logs(self.engine, self.container_id, params)
+            self._response = response
+            if self._closed.is_set():
+                _shutdown(response)
+                return
+            for batch in _read_lines(response, tty, self._closed):
                 if self._closed.is_set():
                     return
                 if batch:
                     self.on_lines(batch)
         except Exception as exc:  # the container vanished, the engine went away, ...
-            reason = f"no logs: {_describe(exc)}"
+            if not self._closed.is_set():
+                reason = f"no logs: {describe_error(exc)}"
         finally:
+            self._response = None
             if not self._closed.is_set() and self.on_end is not None:
                 self.on_end(reason)
-
-    def _batches(self) -> Iterator[list[LogLine]]:
-        api = self.engine.api
-        tty = bool(api.inspect_container(self.container_id)["Config"].get("Tty"))
-        params = {"stdout": 1, "stderr": 1, "follow": 1, "tail": self.tail, "timestamps": 0}
-        response = api._get(
-            api._url("/containers/{0}/logs", self.container_id),
-            params=params,
-            stream=True,
-            timeout=None,
-        )
-        api._raise_for_status(response)
-        self._response = response
-        if self._closed.is_set():
-            _shutdown(response)
-            return
-        raw = response.raw
-        splitters = {STDOUT: LineSplitter(STDOUT), STDERR: LineSplitter(STDERR)}
-        demux = None if tty else FrameDemuxer()
-        while not self._closed.is_set():
-            data = raw.read1(65536) if hasattr(raw, "read1") else raw.read(8)
-            if not data:
-                break
-            if demux is None:
-                yield splitters[STDOUT].feed(data)
-                continue
-            batch: list[LogLine] = []
-            for stream, payload in demux.feed(data):
-                batch.extend(splitters[stream].feed(payload))
-            yield batch
-        yield [line for s in splitters.values() for line in s.feed(b"", final=True)]
 
 
 def _shutdown(response: Any) -> None:
@@ -194,11 +383,3 @@ def _shutdown(response: Any) -> None:
     except Exception:
         with contextlib.suppress(Exception):
             response.close()
-
-
-def _describe(exc: BaseException) -> str:
-    """The engine's own sentence for an API error (e.g. a logging driver that cannot be
-    read back), else the first line of the exception."""
-    explanation = getattr(exc, "explanation", None)
-    text = str(explanation) if explanation else str(exc) or type(exc).__name__
-    return clean_line(text.strip().splitlines()[0]) if text.strip() else type(exc).__name__

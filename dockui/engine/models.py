@@ -223,7 +223,7 @@ class ImageSummary:
         )
         created = raw.get("Created") or 0
         if isinstance(created, str):  # image inspect gives an RFC 3339 string
-            created = _parse_rfc3339(created)
+            created = parse_rfc3339(created)
         labels = raw.get("Labels") or (raw.get("Config") or {}).get("Labels") or {}
         return cls(
             id=str(raw["Id"]),
@@ -235,7 +235,7 @@ class ImageSummary:
         )
 
 
-def _parse_rfc3339(text: str) -> float:
+def parse_rfc3339(text: str) -> float:
     from datetime import datetime
 
     # Python < 3.11 cannot read nanoseconds or a trailing Z.
@@ -338,9 +338,12 @@ STDOUT, STDERR = 1, 2
 class LogLine:
     """One clean line of container output."""
 
-    text: str
+    text: str  # cleaned: no control sequences but SGR colours
     stream: int = STDOUT  # 1 stdout, 2 stderr
     cut: int = 0  # characters dropped from an over-long line
+    ts: float | None = None  # when the engine received it (epoch seconds)
+    ts_text: str = ""  # the engine's RFC 3339 timestamp, exact to the nanosecond
+    overwrite: bool = False  # came after a bare \r: replaces the line before (progress bars)
 
     @property
     def stderr(self) -> bool:

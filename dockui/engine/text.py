@@ -30,10 +30,31 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def clean_line(text: str) -> str:
-    """Strip every escape sequence and control character except tab, then expand tabs."""
+# SGR (colours, bold, ...): ESC [ digits/semicolons/colons m. Nothing else is kept.
+_SGR = re.compile(r"\x1b\[[0-9;:]*m")
+
+
+def clean_line(text: str, keep_sgr: bool = False) -> str:
+    """Strip every escape sequence and control character except tab, then expand tabs.
+
+    With `keep_sgr`, colour sequences (SGR) survive, so a log's colours can be rendered;
+    every other sequence (cursor moves, clears, OSC titles/clipboard, DCS) is still removed.
+    """
     if not _ANY_CONTROL.search(text):
         return text
+    if keep_sgr and "\x1b[" in text:
+        kept: list[str] = []
+
+        def stash(match: re.Match[str]) -> str:
+            kept.append(match.group(0))
+            return f"\x00{len(kept) - 1}\x00"
+
+        text = _SGR.sub(stash, text.replace("\x00", ""))
+        text = _ESCAPES.sub("", text)
+        text = _CONTROLS.sub(lambda m: "\x00" if m.group(0) == "\x00" else "", text)
+        text = re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], text)
+        text = text.replace("\x00", "")
+        return text.replace("\n", " ").expandtabs(4)
     text = _ESCAPES.sub("", text)
     text = _CONTROLS.sub("", text.replace("\n", " "))
     return text.expandtabs(4)
@@ -47,3 +68,8 @@ def clean_field(text: str | None) -> str:
         return text
     text = _ESCAPES.sub("", text)
     return _ANY_CONTROL.sub(" ", text).strip()
+
+
+def strip_sgr(text: str) -> str:
+    """Plain text of a line cleaned with keep_sgr (for saving to a file, searching)."""
+    return _SGR.sub("", text) if "\x1b" in text else text

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Input
 
 from dockui import format as fmt
@@ -122,12 +123,30 @@ def uptime_label(c: ContainerSummary, now: float) -> str:
 
 class ContainersPane(ListPane):
     pane_title = "Containers"
+    BINDINGS = [Binding("space", "mark", "Mark", id="containers.mark")]
+
+    class MarksChanged(Message):
+        """The set of marked containers changed (the Logs pane merges their logs)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        self.marked: set[str] = set()
+        super().__init__(id=id)
+
+    def action_mark(self) -> None:
+        key = self.table.selected_key
+        if key is None:
+            return
+        self.marked ^= {key}
+        self.table.update_objects([self.table.objects[key]])
+        self.post_message(self.MarksChanged())
+        self.table.action_cursor_down()
 
     def make_table(self) -> KeyedTable[ContainerSummary]:
         def render(c: ContainerSummary) -> tuple[Text, ...]:
             state, style = state_label(c)
+            mark = "✓ " if c.id in self.marked else ""
             return (
-                _t(c.name, "bold" if c.running else ""),
+                _t(mark + c.name, ("bold " if c.running else "") + ("cyan" if mark else "")),
                 _t(c.image, "dim"),
                 _t(f"● {state}", style),
                 _t(c.ports_text, "cyan"),

@@ -145,11 +145,11 @@ async def test_keys_filter_help_focus_and_quit(make_container):
         await pilot.press("tab")
         assert app.focused is app.images_pane.table
         await pilot.press("tab")
-        assert app.focused is app.logs_pane.log_view
+        assert app.focused is app.logs_pane.view
         await pilot.press("tab")
         assert app.focused is app.layers_pane.table
         await pilot.press("shift+tab")
-        assert app.focused is app.logs_pane.log_view
+        assert app.focused is app.logs_pane.view
 
         # `?` opens the help; Esc closes it.
         await pilot.press("question_mark")
