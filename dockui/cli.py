@@ -20,7 +20,18 @@ def build_parser() -> argparse.ArgumentParser:
         "-H", "--host", help="engine address, e.g. unix:///var/run/docker.sock or tcp://HOST:2376"
     )
     parser.add_argument(
-        "--tail", type=int, default=500, metavar="N", help="log lines to show first (default 500)"
+        "--tail",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="log lines to load first when following a container (default 1000)",
+    )
+    parser.add_argument(
+        "--log-lines",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="log lines kept in memory per view, oldest dropped first (default 10000)",
     )
     return parser
 
@@ -30,9 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.tail < 0:
         print("dockui: --tail must be 0 or more", file=sys.stderr)
         return 2
+    if args.log_lines < 100:
+        print("dockui: --log-lines must be at least 100", file=sys.stderr)
+        return 2
     from dockui.app import DockuiApp  # import Textual only when the TUI runs
 
-    DockuiApp(host=args.host, log_tail=args.tail).run()
+    DockuiApp(host=args.host, log_tail=args.tail, log_lines=args.log_lines).run()
     return 0
 
 
