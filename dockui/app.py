@@ -48,7 +48,8 @@ from dockui.widgets.panes import ContainersPane, ImagesPane, LayersPane, state_l
 from dockui.widgets.status import StatusLine
 
 SELECT_DELAY = 0.15  # seconds the cursor must rest before logs/layers follow it
-TICK_EVERY = 15.0  # re-render relative times (uptime, age)
+TICK_EVERY = 1.0  # re-render relative times that show seconds (uptime under a minute)
+FULL_TICK_EVERY = 30  # ticks between re-rendering every row's relative time
 
 
 class DockuiApp(App[None]):
@@ -59,8 +60,8 @@ class DockuiApp(App[None]):
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("r", "retry", "Reconnect", show=False, id="retry"),
-        Binding("tab", "focus_next", "Next pane", id="next_pane"),
-        Binding("shift+tab", "focus_previous", "Prev pane", show=False),
+        Binding("tab", "focus_next", "Pane", id="next_pane", priority=True),
+        Binding("shift+tab", "focus_previous", "Prev pane", show=False, priority=True),
     ]
 
     def __init__(
@@ -87,6 +88,7 @@ class DockuiApp(App[None]):
         )
         self.log_lines = log_lines
         self._history_loading = False
+        self._ticks = 0
         self._history_done: float | None = None
         self.connected = False
         self._down_screen: EngineDownScreen | None = None
@@ -227,8 +229,24 @@ class DockuiApp(App[None]):
         self.status.set_counts(running, len(self.containers), len(self.images))
 
     def _tick(self) -> None:
-        self.containers_pane.table.rerender()
-        self.images_pane.table.rerender()
+        """Relative times: rows that show seconds every second, the rest twice a minute.
+        Only cells whose text changed are touched."""
+        self._ticks += 1
+        if self._ticks % FULL_TICK_EVERY == 0:
+            self.containers_pane.table.rerender()
+            self.images_pane.table.rerender()
+            return
+        now = time.time()
+        young = [
+            c.id
+            for c in self.containers.values()
+            if c.state_since is not None and now - c.state_since < 120
+        ]
+        if young:
+            self.containers_pane.table.rerender(young)
+        fresh = [i.id for i in self.images.values() if now - i.created < 120]
+        if fresh:
+            self.images_pane.table.rerender(fresh)
 
     # -- selection follows the cursor, after it rests --------------------------------------
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import time
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,6 +22,8 @@ class EngineDownScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__(id="engine-down")
         self.body = Static(id="engine-down-body")
+        self._state: tuple[str, str, str, int] | None = None
+        self._retry_at = 0.0
 
     def compose(self) -> ComposeResult:
         with Middle(), Center(), Vertical(id="engine-down-box"):
@@ -27,15 +32,26 @@ class EngineDownScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#engine-down-box").border_title = "Cannot reach the Docker engine"
+        self.set_interval(0.5, self._redraw)  # the countdown ticks
 
     def show(self, host: str, reason: str, hint: str, retry_in: float, attempt: int) -> None:
+        self._state = (host, reason, hint, attempt)
+        self._retry_at = time.monotonic() + retry_in
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if self._state is None:
+            return
+        host, reason, hint, attempt = self._state
+        left = max(0.0, self._retry_at - time.monotonic())
         text = Text()
         text.append(reason + "\n\n", style="bold red")
         if hint:
             text.append(hint + "\n\n")
         text.append("Engine address: ", style="dim")
         text.append(host + "\n", style="bold")
-        text.append(f"Retrying in {retry_in:.0f} s (attempt {attempt}).", style="dim")
+        when = f"Retrying in {math.ceil(left)} s" if left > 0.05 else "Retrying now"
+        text.append(f"{when} (attempt {attempt}).", style="dim")
         text.append("  r retries now, q quits.", style="dim")
         self.body.update(text)
 

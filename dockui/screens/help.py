@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -15,31 +16,50 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("Tab / Shift+Tab", "next / previous pane"),
             ("?", "this help"),
-            ("r", "reconnect now (when the engine is unreachable)"),
+            ("Ctrl+P", "command palette"),
+            ("r", "reconnect now (engine unreachable)"),
             ("q / Ctrl+C", "quit"),
         ],
     ),
     (
-        "Lists (Containers, Images, Layers)",
+        "Lists: Containers, Images, Layers",
         [
-            ("↑ ↓ / j k", "move"),
-            ("g / G, Home / End", "first / last row"),
-            ("PgUp / PgDn", "page"),
-            ("/", "filter the list (regex, case-insensitive); Enter keeps it"),
+            ("↑ ↓  j k", "move"),
+            ("g G  Home End", "first / last row"),
+            ("PgUp PgDn", "page"),
+            ("/", "filter (regex); Enter keeps it"),
             ("Esc", "clear the filter"),
         ],
     ),
     (
         "Containers",
-        [("(moving)", "the Logs pane follows the highlighted container")],
+        [
+            ("(cursor)", "Logs follow the highlighted container"),
+            ("Space", "mark: the Logs pane merges marked ones"),
+        ],
     ),
     (
         "Images",
-        [("(moving)", "the Layers pane shows the highlighted image's history")],
+        [
+            ("(cursor)", "Layers show the highlighted image"),
+            ("Enter", "layer analysis: files, waste"),
+        ],
     ),
     (
         "Logs",
-        [("↑ ↓ / j k", "scroll (stops following)"), ("End", "follow again")],
+        [
+            ("↑ ↓  j k  PgUp", "scroll (pauses following)"),
+            ("Home (at top)", "load older lines"),
+            ("End  G", "follow again"),
+            ("/", "search (regex), highlights"),
+            ("n / N", "next / previous match"),
+            ("f", "filter: only matching lines"),
+            ("t", "timestamps on / off"),
+            ("w", "wrap on / off"),
+            ("s / S", "save buffer / whole log"),
+            ("c", "clear"),
+            ("z", "zoom: logs full screen"),
+        ],
     ),
 ]
 
@@ -52,16 +72,15 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold cyan", no_wrap=True)
-        table.add_column()
-        for section, keys in KEYS:
-            table.add_row(f"[b u]{section}[/]", "")
-            for key, what in keys:
-                table.add_row(key, what)
-            table.add_row("", "")
         with VerticalScroll(id="help-box"):
-            yield Static(table)
+            for section, keys in KEYS:
+                table = Table.grid(padding=(0, 2))
+                table.add_column(style="bold cyan", no_wrap=True, min_width=16)
+                table.add_column()
+                for key, what in keys:
+                    table.add_row(key, what)
+                yield Static(Text(section, style="bold underline"), classes="help-section")
+                yield Static(table)
 
     def on_mount(self) -> None:
         self.query_one("#help-box").border_title = "Keys — Esc to close"

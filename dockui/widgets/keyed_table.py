@@ -180,9 +180,12 @@ class KeyedTable(DataTable, Generic[T]):
             self.objects[self.key_of(obj)] = obj
         self._sync(changed={self.key_of(o) for o in upserts})
 
-    def rerender(self) -> None:
-        """Re-render every row (e.g. times that tick); only differing cells are touched."""
-        self._sync(changed=set(self.objects))
+    def rerender(self, keys: Iterable[str] | None = None) -> None:
+        """Re-render rows (all, or `keys`), e.g. for times that tick; only differing cells
+        are touched."""
+        changed = set(self.objects) if keys is None else {k for k in keys if k in self.objects}
+        if changed:
+            self._sync(changed=changed)
 
     def set_filter(self, query: str) -> None:
         if not query:

@@ -155,9 +155,9 @@ class ContainersPane(ListPane):
 
         return KeyedTable(
             [
-                Column("name", "Name", min_width=10, max_width=32, shrink=3),
+                Column("name", "Name", min_width=10, max_width=32, shrink=2),
                 Column("image", "Image", min_width=0, max_width=24, shrink=0),
-                Column("state", "State", min_width=9, max_width=16, shrink=2),
+                Column("state", "State", min_width=12, max_width=16, shrink=3),
                 Column("ports", "Ports", min_width=8, max_width=30, shrink=4),
                 Column("uptime", "Up", min_width=0, max_width=9, shrink=1),
             ],
@@ -213,7 +213,7 @@ class LayersPane(ListPane):
 
         return KeyedTable(
             [
-                Column("n", "#", min_width=2, max_width=3, shrink=4),
+                Column("n", "#", min_width=0, max_width=3, shrink=0),
                 Column("size", "Size", min_width=7, max_width=9, shrink=4),
                 Column("total", "Total", min_width=7, max_width=9, shrink=2),
                 Column("instruction", "Instruction", min_width=10, max_width=400, shrink=1),

@@ -81,8 +81,8 @@ async def test_layers_pane_shows_docker_history(docker_client, layered_image):
         await until(pilot, lambda: image_id in app.layer_cache and app.layers_pane.table.row_count)
         table = app.layers_pane.table
         shown = [
-            (table.get_row_at(i)[1].plain, table.get_row_at(i)[3].plain)
-            for i in range(table.row_count)
+            (table.get_cell(row.key, "size").plain, table.get_cell(row.key, "instruction").plain)
+            for row in table.ordered_rows
         ]
     # What `docker history` prints (newest first), in the pane's oldest-first order.
     out = docker_cli("history", "--no-trunc", "--format", "{{.Size}}", layered_image)

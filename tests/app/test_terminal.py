@@ -17,7 +17,7 @@ pytestmark = pytest.mark.engine
 TMUX = shutil.which("tmux")
 
 
-SOCKET = "dockui-tests"  # a tmux server of our own, never the user's
+SOCKET = f"dockui-tests-{uuid.uuid4().hex[:8]}"  # a tmux server of our own, never the user's
 
 
 def tmux(*args: str, **kwargs) -> subprocess.CompletedProcess:
@@ -44,7 +44,7 @@ def tmux_session():
     assert TMUX, "tmux is needed for the terminal test (apt-get install tmux)"
     name = f"dockui-test-{uuid.uuid4().hex[:6]}"
     yield name
-    tmux("kill-session", "-t", name, capture_output=True)
+    tmux("kill-server", capture_output=True)
 
 
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
@@ -53,9 +53,11 @@ def test_real_process_shows_live_panes_and_quits(tmux_session, make_container, s
         name=unique("tty"), command="httpd -f -p 80", ports={"80/tcp": 4080 + size[1]}
     )
     cols, rows = size
-    cmd = f"env TERM=xterm-256color {sys.executable} -m dockui; echo EXITED-$?; sleep 30"
+    cmd = f"env -u COLUMNS -u LINES TERM=xterm-256color {sys.executable} -m dockui; echo EXITED-$?; sleep 30"
     tmux("new-session", "-d", "-s", tmux_session, "-x", str(cols), "-y", str(rows), cmd, check=True)
-    screen = wait_screen(tmux_session, c.name)
+    # (A new tmux server may start the window at 80x24 and resize it: wait for the layout.)
+    screen = wait_screen(tmux_session, f"{4080 + rows}→80/tcp")
+    assert c.name in screen
     for title in ("Containers", "Images", "Logs", "Layers"):
         assert title in screen
     assert "connected" in screen
@@ -71,7 +73,8 @@ def test_real_process_shows_live_panes_and_quits(tmux_session, make_container, s
 
 def test_real_process_with_a_bad_docker_host(tmux_session):
     cmd = (
-        f"env TERM=xterm-256color DOCKER_HOST=tcp://127.0.0.1:1 {sys.executable} -m dockui;"
+        f"env -u COLUMNS -u LINES TERM=xterm-256color DOCKER_HOST=tcp://127.0.0.1:1 {sys.executable}"
+        " -m dockui;"
         " echo EXITED-$?; sleep 30"
     )
     tmux("new-session", "-d", "-s", tmux_session, "-x", "100", "-y", "30", cmd, check=True)
