@@ -7,6 +7,7 @@ run in threads and post messages back (Textual's post_message is thread-safe).
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 
@@ -19,6 +20,7 @@ from textual.widgets import DataTable, Footer
 from dockui import __version__
 from dockui.engine.client import Engine
 from dockui.engine.errors import describe_error
+from dockui.engine.layers import AnalysisCancelled, ImageAnalysis, analyze_image_stream
 from dockui.engine.logs import LogLine, fetch_logs, save_logs, write_lines
 from dockui.engine.models import ContainerSummary, ImageSummary, Layer
 from dockui.engine.watch import (
@@ -41,6 +43,7 @@ from dockui.messages import (
 )
 from dockui.screens.engine_down import EngineDownScreen
 from dockui.screens.help import HelpScreen
+from dockui.screens.layers import LayerScreen
 from dockui.screens.save import SavePrompt
 from dockui.widgets.logs import LogsPane
 from dockui.widgets.logview import LogView
@@ -89,6 +92,8 @@ class DockuiApp(App[None]):
         self.log_lines = log_lines
         self._history_loading = False
         self._ticks = 0
+        self.analyses: dict[str, ImageAnalysis] = {}
+        self._analysis_cancel: dict[str, threading.Event] = {}
         self._history_done: float | None = None
         self.connected = False
         self._down_screen: EngineDownScreen | None = None
@@ -339,6 +344,67 @@ class DockuiApp(App[None]):
                 and self.log_session.resume(engine, cid)
             ):
                 self._log_note(target.name, "container restarted")
+
+    # -- layer analysis -----------------------------------------------------------------------
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id in ("images-table", "layers-table"):
+            image = self.images_pane.table.selected
+            if image is not None:
+                self.open_layer_screen(image)
+
+    def open_layer_screen(self, image: ImageSummary) -> None:
+        screen = LayerScreen(image.id, image.display_name, image.size)
+        self.push_screen(screen)
+        cached = self.analyses.get(image.id)
+        if cached is not None:
+            screen.call_after_refresh(screen.show_analysis, cached)
+            return
+        engine = self.engine
+        if engine is None:
+            screen.call_after_refresh(screen.show_error, "not connected to the engine")
+            return
+        cancelled = threading.Event()
+        self._analysis_cancel[image.id] = cancelled
+
+        def analyse() -> None:
+            last = [0.0]
+
+            def progress(done: int) -> None:
+                now = time.monotonic()
+                if now - last[0] > 0.1:
+                    last[0] = now
+                    self.call_from_thread(screen.set_progress, done)
+
+            try:
+                analysis = analyze_image_stream(
+                    engine.export_image(image.id),
+                    progress=progress,
+                    cancel=cancelled.is_set,
+                    hash_contents=True,
+                )
+            except AnalysisCancelled:
+                return
+            except Exception as exc:  # the image vanished, the engine went away, a bad tar
+                if not cancelled.is_set():
+                    self.call_from_thread(screen.show_error, describe_error(exc))
+                return
+            finally:
+                self._analysis_cancel.pop(image.id, None)
+            self.call_from_thread(self._analysis_ready, image.id, screen, analysis)
+
+        self.run_worker(analyse, thread=True, group="analysis")
+
+    def _analysis_ready(self, image_id: str, screen: LayerScreen, analysis: ImageAnalysis) -> None:
+        self.analyses[image_id] = analysis
+        while len(self.analyses) > 3:  # file lists of big images are not small: keep a few
+            self.analyses.pop(next(iter(self.analyses)))
+        if screen.is_attached:
+            screen.show_analysis(analysis)
+
+    def on_layer_screen_cancelled(self, message: LayerScreen.Cancelled) -> None:
+        cancel = self._analysis_cancel.get(message.image_id)
+        if cancel is not None:
+            cancel.set()
 
     def on_containers_pane_marks_changed(self) -> None:
         self._retarget_logs()

@@ -188,6 +188,10 @@ class Engine:
     def history(self, image: str) -> list[Layer]:
         return layers_from_history(self.api.history(image))
 
+    def export_image(self, image: str, chunk_size: int = 1 << 20) -> Any:
+        """The image export (`docker save`) as an iterator of byte chunks, streamed."""
+        return self.api.get_image(image, chunk_size=chunk_size)
+
     def events(self, **kwargs: Any) -> Any:
         """The engine's event stream (decoded); `.close()` it from another thread to stop."""
         return self.api.events(decode=True, **kwargs)

@@ -43,7 +43,9 @@ class Column:
     shrink: int = 0
 
 
-class KeyedTable(DataTable, Generic[T]):
+class NavTable(DataTable):
+    """A DataTable that also moves with j/k and g/G."""
+
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
@@ -51,6 +53,8 @@ class KeyedTable(DataTable, Generic[T]):
         Binding("G", "scroll_bottom", "Bottom", show=False),
     ]
 
+
+class KeyedTable(NavTable, Generic[T]):
     def __init__(
         self,
         columns: list[Column],
