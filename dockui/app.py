@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Grid
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer
 
@@ -47,7 +48,7 @@ from dockui.screens.layers import LayerScreen
 from dockui.screens.save import SavePrompt
 from dockui.widgets.logs import LogsPane
 from dockui.widgets.logview import LogView
-from dockui.widgets.panes import ContainersPane, ImagesPane, LayersPane, state_label
+from dockui.widgets.panes import ContainersPane, ImagesPane, LayersPane, ListPane, state_label
 from dockui.widgets.status import StatusLine
 
 SELECT_DELAY = 0.15  # seconds the cursor must rest before logs/layers follow it
@@ -525,6 +526,52 @@ class DockuiApp(App[None]):
             )
         else:
             self.layers_pane.show_layers(message.image.display_name, message.layers)
+
+    # -- command palette ---------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every action, findable by name (Ctrl+P), beside Textual's own commands."""
+        yield from super().get_system_commands(screen)
+        if screen is not self.screen_stack[0]:
+            return
+        logs = self.logs_pane
+        commands: list[tuple[str, str, Callable[[], object]]] = [
+            ("Containers: filter", "Filter the container list (regex)",
+             lambda: self._focus_then(self.containers_pane, "filter")),
+            ("Containers: sort", "Cycle the container list's order",
+             self.containers_pane.action_cycle_sort),
+            ("Containers: mark / unmark", "Mark the highlighted container (merged logs)",
+             self.containers_pane.action_mark),
+            ("Images: filter", "Filter the image list (regex)",
+             lambda: self._focus_then(self.images_pane, "filter")),
+            ("Images: sort", "Cycle the image list's order", self.images_pane.action_cycle_sort),
+            ("Images: analyse layers", "Files per layer, efficiency and wasted space",
+             self._open_selected_layers),
+            ("Logs: search", "Search the logs (regex)", lambda: self._focus_then(logs, "search")),
+            ("Logs: filter matching lines", "Show only lines that match the search",
+             logs.action_toggle_filter),
+            ("Logs: timestamps", "Show or hide timestamps", logs.action_toggle_timestamps),
+            ("Logs: wrap", "Wrap long lines or scroll sideways", logs.action_toggle_wrap),
+            ("Logs: save buffer", "Save the lines in memory to a file", logs.action_save),
+            ("Logs: save whole log", "Save the container's whole log from the engine",
+             logs.action_save_all),
+            ("Logs: clear", "Clear the log view", logs.action_clear),
+            ("Logs: zoom", "Logs full screen, and back", logs.action_maximise),
+            ("Engine: reconnect", "Retry the connection now", self.action_retry),
+            ("Help: keys", "Every key, per pane", self.action_help),
+        ]  # fmt: skip
+        for title, help_text, callback in commands:
+            yield SystemCommand(title, help_text, callback)
+
+    def _focus_then(self, pane: ListPane | LogsPane, action: str) -> None:
+        pane.focus()
+        getattr(pane, f"action_{action}")()
+
+    def _open_selected_layers(self) -> None:
+        image = self.images_pane.table.selected
+        if image is None:
+            self.notify("No image selected.", severity="warning")
+        else:
+            self.open_layer_screen(image)
 
     # -- actions ----------------------------------------------------------------------------
     def action_help(self) -> None:

@@ -35,9 +35,12 @@ class ListPane(Vertical):
 
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="filter"),
+        Binding("o", "cycle_sort", "Sort", id="sort"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
     pane_title = ""
+    # (label, key function) pairs; `o` cycles through them. The first is the default.
+    sort_modes: list[tuple[str, Any]] = []
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="pane")
@@ -60,10 +63,21 @@ class ListPane(Vertical):
         total = len(self.table.objects)
         shown = self.table.visible_count
         query = self.filter_input.value
+        sort = f"by {self.sort_modes[self.sort_index][0]} · " if len(self.sort_modes) > 1 else ""
         if query:
-            self.border_subtitle = f"/{query}  {shown} of {total}"
+            self.border_subtitle = f"{sort}/{query}  {shown} of {total}"
         else:
-            self.border_subtitle = str(total)
+            self.border_subtitle = f"{sort}{total}"
+
+    sort_index = 0
+
+    def action_cycle_sort(self) -> None:
+        if len(self.sort_modes) < 2:
+            return
+        self.sort_index = (self.sort_index + 1) % len(self.sort_modes)
+        self.table.sort_key = self.sort_modes[self.sort_index][1]
+        self.table.rerender()
+        self.refresh_subtitle()
 
     def update_objects(self, upserts: Any, removed: Any = (), full: bool = False) -> None:
         self.table.update_objects(upserts, removed, full)
@@ -121,8 +135,18 @@ def uptime_label(c: ContainerSummary, now: float) -> str:
     return fmt.short_duration(now - c.state_since) + " ago"
 
 
+def _by_state(c: ContainerSummary) -> tuple[int, str]:
+    return (STATE_RANK.get(c.state, 9), c.name)
+
+
 class ContainersPane(ListPane):
     pane_title = "Containers"
+    sort_modes = [
+        ("state", _by_state),
+        ("name", lambda c: c.name),
+        ("newest", lambda c: (-c.created, c.name)),
+        ("image", lambda c: (c.image, c.name)),
+    ]
     BINDINGS = [Binding("space", "mark", "Mark", id="containers.mark")]
 
     class MarksChanged(Message):
@@ -163,13 +187,22 @@ class ContainersPane(ListPane):
             ],
             render,
             key_of=lambda c: c.id,
-            sort_key=lambda c: (STATE_RANK.get(c.state, 9), c.name),
+            sort_key=_by_state,
             id="containers-table",
         )
 
 
+def _image_by_name(i: ImageSummary) -> tuple[bool, str, float]:
+    return (i.dangling, i.display_name, -i.created)
+
+
 class ImagesPane(ListPane):
     pane_title = "Images"
+    sort_modes = [
+        ("name", _image_by_name),
+        ("size", lambda i: (-i.size, i.display_name)),
+        ("newest", lambda i: (-i.created, i.display_name)),
+    ]
 
     def make_table(self) -> KeyedTable[ImageSummary]:
         def render(i: ImageSummary) -> tuple[Text, ...]:
@@ -194,7 +227,7 @@ class ImagesPane(ListPane):
             ],
             render,
             key_of=lambda i: i.id,
-            sort_key=lambda i: (i.dangling, i.display_name, -i.created),
+            sort_key=_image_by_name,
             id="images-table",
         )
 

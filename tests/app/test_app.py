@@ -226,3 +226,21 @@ async def test_engine_restart_shows_disconnected_then_resyncs(make_container, tm
             assert not app.screen.has_class("-stale")
     finally:
         proxy.stop()
+
+
+async def test_command_palette_finds_actions_and_lists_sort(make_container):
+    app = DockuiApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.connected)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"timestamps")
+        await pilot.pause(0.4)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.logs_pane.view.show_timestamps)
+        # `o` cycles the order of the focused list, and says so.
+        app.containers_pane.focus()
+        await pilot.press("o")
+        assert "by name" in str(app.containers_pane.border_subtitle)
+        await pilot.press("o")
+        assert "by newest" in str(app.containers_pane.border_subtitle)
