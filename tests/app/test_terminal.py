@@ -83,3 +83,34 @@ def test_real_process_with_a_bad_docker_host(tmux_session):
     assert "Traceback" not in screen
     tmux("send-keys", "-t", tmux_session, "q", check=True)
     wait_screen(tmux_session, "EXITED-0")
+
+
+def test_hostile_log_cannot_touch_the_real_terminal(tmux_session, make_container):
+    """A container writes a window title (OSC 0), a clipboard write (OSC 52) and a screen
+    clear into its log; the real terminal running dockui must see none of them."""
+    hostile = (
+        r"printf 'before\n\033]0;pwned-title\007\033]52;c;ZXZpbA==\007\033[2J\033[H"
+        r"\033[31mred-line\033[0m\n'; sleep 100000"
+    )
+    c = make_container(["sh", "-c", hostile], name=unique("h"))
+    cmd = f"env -u COLUMNS -u LINES TERM=xterm-256color {sys.executable} -m dockui"
+    tmux("new-session", "-d", "-s", tmux_session, "-x", "120", "-y", "40", cmd, check=True)
+    tmux("set-option", "-t", tmux_session, "set-titles", "on")
+    tmux("set-option", "-t", tmux_session, "allow-rename", "on")
+    wait_screen(tmux_session, c.name)
+    # Highlight our container so the Logs pane follows it (g: first row, then down).
+    tmux("send-keys", "-t", tmux_session, "g")
+    for _ in range(20):
+        time.sleep(0.3)
+        if f"Logs — {c.name}" in capture(tmux_session):
+            break
+        tmux("send-keys", "-t", tmux_session, "j")
+    screen = wait_screen(tmux_session, "red-line")
+    assert "before" in screen and "Containers" in screen  # nothing cleared the screen
+    title = tmux(
+        "display-message", "-p", "-t", tmux_session, "#{pane_title}",
+        capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    assert "pwned" not in title
+    buffers = tmux("list-buffers", capture_output=True, text=True).stdout
+    assert "ZXZpbA" not in buffers and "evil" not in buffers
