@@ -136,12 +136,30 @@ class DockuiApp(App[None]):
         return self.watcher.engine if self.watcher else None
 
     def on_mount(self) -> None:
+        self._install_signal_handlers()
         self.sub_title = __version__
         self.status.redraw()
         self.containers_pane.focus()
         self.watcher = self._watcher_factory(self._on_watch_update, self.host)
         self.watcher.start()
         self.set_interval(TICK_EVERY, self._tick)
+
+    def _install_signal_handlers(self) -> None:
+        """SIGHUP (the SSH session dropped) and SIGTERM end dockui cleanly: the terminal is
+        restored, streams closed, threads stopped — no orphans, no traceback."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self._on_signal, sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread (tests) or not supported here
+
+    def _on_signal(self, sig: int) -> None:
+        self.log(f"signal {sig}: exiting")
+        self.exit(return_code=0)
 
     def on_resize(self) -> None:
         narrow = self.size.width < 100

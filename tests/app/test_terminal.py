@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +115,21 @@ def test_hostile_log_cannot_touch_the_real_terminal(tmux_session, make_container
     assert "pwned" not in title
     buffers = tmux("list-buffers", capture_output=True, text=True).stdout
     assert "ZXZpbA" not in buffers and "evil" not in buffers
+
+
+@pytest.mark.parametrize("sig", ["HUP", "TERM"])
+def test_signals_end_the_app_cleanly(tmux_session, sig, tmp_path):
+    pidfile = tmp_path / "pid"
+    cmd = (
+        f"env -u COLUMNS -u LINES TERM=xterm-256color {sys.executable} -m dockui"
+        f" & echo $! > {pidfile}; wait $!; echo EXITED-$?; sleep 30"
+    )
+    tmux("new-session", "-d", "-s", tmux_session, "-x", "100", "-y", "30", cmd, check=True)
+    wait_screen(tmux_session, "Containers")
+    pid = int(pidfile.read_text())
+    threads = len(list((Path("/proc") / str(pid) / "task").iterdir()))
+    assert threads >= 2  # the watcher is running
+    subprocess.run(["kill", f"-{sig}", str(pid)], check=True)
+    screen = wait_screen(tmux_session, "EXITED-0")
+    assert "Traceback" not in screen
+    assert subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode != 0
