@@ -19,11 +19,21 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer
 
 from dockui import __version__
+from dockui.engine.build import Build, BuildEvent, BuildFailed, BuildRequest
 from dockui.engine.client import Engine
 from dockui.engine.errors import describe_error
 from dockui.engine.layers import AnalysisCancelled, ImageAnalysis, analyze_image_stream
 from dockui.engine.logs import LogLine, fetch_logs, save_logs, write_lines
 from dockui.engine.models import ContainerSummary, ImageSummary, Layer
+from dockui.engine.ports import suggest_host_ports
+from dockui.engine.run import (
+    Problem,
+    RunError,
+    RunResult,
+    ports_from_image,
+)
+from dockui.engine.run import run as run_container
+from dockui.engine.run import validate as validate_run
 from dockui.engine.watch import (
     Connected,
     ContainersChanged,
@@ -42,9 +52,12 @@ from dockui.messages import (
     LogEnded,
     LogsReady,
 )
+from dockui.recent import RecentBuilds
+from dockui.screens.build import BuildScreen
 from dockui.screens.engine_down import EngineDownScreen
 from dockui.screens.help import HelpScreen
 from dockui.screens.layers import LayerScreen
+from dockui.screens.run import RunScreen
 from dockui.screens.save import SavePrompt
 from dockui.widgets.logs import LogsPane
 from dockui.widgets.logview import LogView
@@ -74,11 +87,13 @@ class DockuiApp(App[None]):
         *,
         log_tail: int = 1000,
         log_lines: int = 10_000,
+        read_only: bool = False,
         watcher_factory: Callable[[Callable[[WatchUpdate], None], str | None], Watcher]
         | None = None,
     ) -> None:
         super().__init__()
         self.host = host
+        self.read_only = read_only
         self.log_tail = log_tail
         self._watcher_factory = watcher_factory or (lambda cb, host: Watcher(cb, host))
         self.watcher: Watcher | None = None
@@ -94,6 +109,9 @@ class DockuiApp(App[None]):
         self._history_loading = False
         self._ticks = 0
         self.analyses: dict[str, ImageAnalysis] = {}
+        self.recent_builds = RecentBuilds()
+        self._build: Build | None = None
+        self._select_when_seen: str | None = None
         self._analysis_cancel: dict[str, threading.Event] = {}
         self._history_done: float | None = None
         self.connected = False
@@ -226,6 +244,8 @@ class DockuiApp(App[None]):
         before = self.containers_pane.table.selected_key
         self.containers_pane.update_objects(message.upserts, message.removed, message.full)
         self._update_counts()
+        if self._select_when_seen:
+            self._select_new_container()
         removed_followed = any(cid not in self.containers for cid in self.log_session.ids())
         self._follow_lifecycle()
         if self.containers_pane.marked - set(self.containers):
@@ -424,6 +444,120 @@ class DockuiApp(App[None]):
         cancel = self._analysis_cancel.get(message.image_id)
         if cancel is not None:
             cancel.set()
+
+    # -- build and run ------------------------------------------------------------------------
+    def action_build(self) -> None:
+        """The build dialog, prefilled with the last build of this folder."""
+        if self._refuse_if_read_only("Building"):
+            return
+        request = self.recent_builds.last(os.getcwd()) or BuildRequest(context_dir=os.getcwd())
+        self.push_screen(BuildScreen(request))
+
+    def action_rebuild(self) -> None:
+        """Repeat the last build of this folder (or the last build at all)."""
+        if self._refuse_if_read_only("Building"):
+            return
+        request = self.recent_builds.last(os.getcwd()) or self.recent_builds.last()
+        if request is None:
+            self.notify("No build to repeat yet: b opens the build dialog.", severity="warning")
+            return
+        screen = BuildScreen(request)
+        self.push_screen(screen)
+        screen.call_after_refresh(screen.action_build)
+
+    def on_build_screen_start(self, message: BuildScreen.Start) -> None:
+        screen = self.screen
+        engine = self.engine
+        if engine is None or not isinstance(screen, BuildScreen):
+            if isinstance(screen, BuildScreen):
+                screen.post_message(
+                    BuildScreen.Event(BuildFailed(None, None, "Not connected to the engine."))
+                )
+            return
+        self.recent_builds.remember(message.request)
+
+        def on_event(event: BuildEvent) -> None:
+            screen.post_message(BuildScreen.Event(event))
+
+        self._build = Build(engine, message.request, on_event).start()
+
+    def on_build_screen_cancel(self) -> None:
+        if self._build is not None:
+            self._build.close()
+
+    def on_build_screen_run_image(self, message: BuildScreen.RunImage) -> None:
+        self.screen.dismiss()
+        self.open_run_dialog(message.tag)
+
+    def action_run_image(self) -> None:
+        image = self.images_pane.table.selected
+        if image is None:
+            self.notify("Highlight an image to run.", severity="warning")
+            return
+        self.open_run_dialog(image.tags[0] if image.tags else image.id)
+
+    def open_run_dialog(self, image: str) -> None:
+        if self._refuse_if_read_only("Running a container"):
+            return
+        engine = self.engine
+        if engine is None:
+            self.notify("Not connected to the engine.", severity="error")
+            return
+
+        def prefill() -> None:
+            try:
+                ports = suggest_host_ports(ports_from_image(engine, image))
+            except Exception as exc:
+                self.call_from_thread(self.notify, describe_error(exc), severity="error")
+                return
+            self.call_from_thread(self.push_screen, RunScreen(image, ports))
+
+        self.run_worker(prefill, thread=True, group="run-prefill")
+
+    def on_run_screen_submit(self, message: RunScreen.Submit) -> None:
+        engine = self.engine
+        screen, spec = message.screen, message.spec
+        if engine is None:
+            screen.failed([Problem("image", "Not connected to the engine.")])
+            return
+
+        def go() -> None:
+            problems = validate_run(spec, engine)
+            if problems:
+                self.call_from_thread(screen.failed, problems)
+                return
+            try:
+                result = run_container(engine, spec)
+            except RunError as exc:
+                self.call_from_thread(screen.failed, [Problem(exc.field or "image", exc.sentence)])
+                return
+            except Exception as exc:
+                self.call_from_thread(screen.failed, [Problem("image", describe_error(exc))])
+                return
+            self.call_from_thread(self._ran, screen, result)
+
+        self.run_worker(go, thread=True, group="run")
+
+    def _ran(self, screen: RunScreen, result: RunResult) -> None:
+        screen.dismiss()
+        self._select_when_seen = result.container_id
+        self._select_new_container()
+        where = "  ".join(result.urls)
+        self.notify(f"Started {result.name}" + (f" — {where}" if where else ""), timeout=8)
+
+    def _select_new_container(self) -> None:
+        cid = self._select_when_seen
+        table = self.containers_pane.table
+        if cid and cid in table.objects:
+            self._select_when_seen = None
+            table.select_key(cid)
+            self.containers_pane.focus()
+
+    def _refuse_if_read_only(self, what: str) -> bool:
+        if self.read_only:
+            self.notify(f"{what} is disabled: dockui runs read-only.", severity="warning")
+            return True
+        return False
 
     def on_containers_pane_marks_changed(self) -> None:
         self._retarget_logs()

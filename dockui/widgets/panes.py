@@ -198,6 +198,11 @@ def _image_by_name(i: ImageSummary) -> tuple[bool, str, float]:
 
 class ImagesPane(ListPane):
     pane_title = "Images"
+    BINDINGS = [
+        Binding("b", "app.build", "Build", id="images.build"),
+        Binding("B", "app.rebuild", "Rebuild", id="images.rebuild", show=False),
+        Binding("R", "app.run_image", "Run", id="images.run"),
+    ]
     sort_modes = [
         ("name", _image_by_name),
         ("size", lambda i: (-i.size, i.display_name)),
