@@ -121,33 +121,19 @@ class DockuiApp(App[None]):
 
     # -- layout ------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield StatusLine(id="status")
+        # Kept as attributes: the app talks to them while other screens are on top.
+        self.status = StatusLine(id="status")
+        self.containers_pane = ContainersPane(id="containers")
+        self.images_pane = ImagesPane(id="images")
+        self.logs_pane = LogsPane(max_lines=self.log_lines, id="logs")
+        self.layers_pane = LayersPane(id="layers")
+        yield self.status
         with Grid(id="panes"):
-            yield ContainersPane(id="containers")
-            yield ImagesPane(id="images")
-            yield LogsPane(max_lines=self.log_lines, id="logs")
-            yield LayersPane(id="layers")
+            yield self.containers_pane
+            yield self.images_pane
+            yield self.logs_pane
+            yield self.layers_pane
         yield Footer()
-
-    @property
-    def status(self) -> StatusLine:
-        return self.query_one(StatusLine)
-
-    @property
-    def containers_pane(self) -> ContainersPane:
-        return self.query_one(ContainersPane)
-
-    @property
-    def images_pane(self) -> ImagesPane:
-        return self.query_one(ImagesPane)
-
-    @property
-    def layers_pane(self) -> LayersPane:
-        return self.query_one(LayersPane)
-
-    @property
-    def logs_pane(self) -> LogsPane:
-        return self.query_one(LogsPane)
 
     @property
     def engine(self) -> Engine | None:

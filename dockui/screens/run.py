@@ -21,6 +21,7 @@ from dockui.engine.run import (
     VolumeMount,
     docker_cli_line,
     parse_restart,
+    validate,
 )
 
 
@@ -114,6 +115,10 @@ class RunScreen(ModalScreen[None]):
 
     def _update(self) -> None:
         spec, problems = self.spec()
+        if not problems:
+            # What can be checked here (port ranges, duplicates, free host ports, names,
+            # paths) is checked as you type; the app adds what only the engine knows.
+            problems = validate(spec)
         line = Text("$ ", style="dim")
         try:
             line.append(docker_cli_line(spec), style="bold")
