@@ -10,6 +10,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -19,21 +20,10 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer
 
 from dockui import __version__
-from dockui.engine.build import Build, BuildEvent, BuildFailed, BuildRequest
 from dockui.engine.client import Engine
 from dockui.engine.errors import describe_error
-from dockui.engine.layers import AnalysisCancelled, ImageAnalysis, analyze_image_stream
 from dockui.engine.logs import LogLine, fetch_logs, save_logs, write_lines
 from dockui.engine.models import ContainerSummary, ImageSummary, Layer
-from dockui.engine.ports import suggest_host_ports
-from dockui.engine.run import (
-    Problem,
-    RunError,
-    RunResult,
-    ports_from_image,
-)
-from dockui.engine.run import run as run_container
-from dockui.engine.run import validate as validate_run
 from dockui.engine.watch import (
     Connected,
     ContainersChanged,
@@ -52,17 +42,21 @@ from dockui.messages import (
     LogEnded,
     LogsReady,
 )
-from dockui.recent import RecentBuilds
-from dockui.screens.build import BuildScreen
 from dockui.screens.engine_down import EngineDownScreen
 from dockui.screens.help import HelpScreen
-from dockui.screens.layers import LayerScreen
-from dockui.screens.run import RunScreen
-from dockui.screens.save import SavePrompt
 from dockui.widgets.logs import LogsPane
 from dockui.widgets.logview import LogView
 from dockui.widgets.panes import ContainersPane, ImagesPane, LayersPane, ListPane, state_label
 from dockui.widgets.status import StatusLine
+
+if TYPE_CHECKING:  # features load when first used: dockui starts faster without them
+    from dockui.engine.build import Build
+    from dockui.engine.layers import ImageAnalysis
+    from dockui.engine.run import RunResult
+    from dockui.recent import RecentBuilds
+    from dockui.screens.build import BuildScreen
+    from dockui.screens.layers import LayerScreen
+    from dockui.screens.run import RunScreen
 
 SELECT_DELAY = 0.15  # seconds the cursor must rest before logs/layers follow it
 TICK_EVERY = 1.0  # re-render relative times that show seconds (uptime under a minute)
@@ -109,7 +103,7 @@ class DockuiApp(App[None]):
         self._history_loading = False
         self._ticks = 0
         self.analyses: dict[str, ImageAnalysis] = {}
-        self.recent_builds = RecentBuilds()
+        self._recent: RecentBuilds | None = None
         self._build: Build | None = None
         self._select_when_seen: str | None = None
         self._analysis_cancel: dict[str, threading.Event] = {}
@@ -378,6 +372,9 @@ class DockuiApp(App[None]):
                 self.open_layer_screen(image)
 
     def open_layer_screen(self, image: ImageSummary) -> None:
+        from dockui.engine.layers import AnalysisCancelled, analyze_image_stream
+        from dockui.screens.layers import LayerScreen
+
         screen = LayerScreen(image.id, image.display_name, image.size)
         self.push_screen(screen)
         cached = self.analyses.get(image.id)
@@ -436,6 +433,9 @@ class DockuiApp(App[None]):
         """The build dialog, prefilled with the last build of this folder."""
         if self._refuse_if_read_only("Building"):
             return
+        from dockui.engine.build import BuildRequest
+        from dockui.screens.build import BuildScreen
+
         request = self.recent_builds.last(os.getcwd()) or BuildRequest(context_dir=os.getcwd())
         self.push_screen(BuildScreen(request))
 
@@ -447,11 +447,16 @@ class DockuiApp(App[None]):
         if request is None:
             self.notify("No build to repeat yet: b opens the build dialog.", severity="warning")
             return
+        from dockui.screens.build import BuildScreen
+
         screen = BuildScreen(request)
         self.push_screen(screen)
         screen.call_after_refresh(screen.action_build)
 
     def on_build_screen_start(self, message: BuildScreen.Start) -> None:
+        from dockui.engine.build import Build, BuildEvent, BuildFailed
+        from dockui.screens.build import BuildScreen
+
         screen = self.screen
         engine = self.engine
         if engine is None or not isinstance(screen, BuildScreen):
@@ -489,6 +494,9 @@ class DockuiApp(App[None]):
         if engine is None:
             self.notify("Not connected to the engine.", severity="error")
             return
+        from dockui.engine.ports import suggest_host_ports
+        from dockui.engine.run import ports_from_image
+        from dockui.screens.run import RunScreen
 
         def prefill() -> None:
             try:
@@ -501,6 +509,10 @@ class DockuiApp(App[None]):
         self.run_worker(prefill, thread=True, group="run-prefill")
 
     def on_run_screen_submit(self, message: RunScreen.Submit) -> None:
+        from dockui.engine.run import Problem, RunError
+        from dockui.engine.run import run as run_container
+        from dockui.engine.run import validate as validate_run
+
         engine = self.engine
         screen, spec = message.screen, message.spec
         if engine is None:
@@ -538,6 +550,14 @@ class DockuiApp(App[None]):
             self._select_when_seen = None
             table.select_key(cid)
             self.containers_pane.focus()
+
+    @property
+    def recent_builds(self) -> RecentBuilds:
+        if self._recent is None:
+            from dockui.recent import RecentBuilds
+
+            self._recent = RecentBuilds()
+        return self._recent
 
     def _refuse_if_read_only(self, what: str) -> bool:
         if self.read_only:
@@ -600,6 +620,8 @@ class DockuiApp(App[None]):
         def chosen(path: str | None) -> None:
             if path:
                 self._save_log(path, message.whole)
+
+        from dockui.screens.save import SavePrompt
 
         self.push_screen(SavePrompt(default, f"Save {what} of {name} to"), chosen)
 
