@@ -80,7 +80,7 @@ def docker_client() -> Iterator[Any]:
 def sweep(client: Any) -> None:
     """Remove every object labelled dockui.test=1 (and nothing else)."""
     flt = {"label": "dockui.test=1"}
-    for c in client.containers.list(all=True, filters=flt):
+    for c in client.containers.list(all=True, filters=flt, ignore_removed=True):
         try:
             c.remove(force=True, v=True)
         except Exception:
