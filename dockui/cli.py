@@ -1,11 +1,12 @@
-"""Command line: `dockui` opens the TUI; `dockui --version` prints the version."""
+"""Command line: `dockui` opens the TUI; `dockui --version` prints the version;
+`dockui layers IMAGE` analyses an image's layers without the TUI (dockui/layers_cli.py)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from dockui import __version__
+from dockui import __version__, layers_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,11 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="log lines kept in memory per view, oldest dropped first (default 10000)",
     )
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", title="commands (without one, the TUI opens)"
+    )
+    layers_cli.add_parser(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "command", None):
+        return int(args.func(args))
     if args.tail < 0:
         print("dockui: --tail must be 0 or more", file=sys.stderr)
         return 2
