@@ -136,6 +136,7 @@ class DockuiApp(App[None]):
     def on_mount(self) -> None:
         self._install_signal_handlers()
         self.sub_title = __version__
+        self.status.read_only = self.read_only
         self.status.redraw()
         self.containers_pane.focus()
         self.watcher = self._watcher_factory(self._on_watch_update, self.host)

@@ -1,12 +1,13 @@
 """Command line: `dockui` opens the TUI; `dockui --version` prints the version;
-`dockui layers IMAGE` analyses an image's layers without the TUI (dockui/layers_cli.py)."""
+`dockui layers IMAGE` analyses an image's layers without the TUI (dockui/layers_cli.py);
+`dockui lint [Dockerfile]` gives Dockerfile advice (dockui/lint_cli.py)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from dockui import __version__, layers_cli
+from dockui import __version__, layers_cli, lint_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="log lines to load first when following a container (default 1000)",
     )
     parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="never change anything on the engine (viewing, logs and analysis still work)",
+    )
+    parser.add_argument(
+        "--no-mouse", action="store_true", help="ignore the mouse (keyboard only; plain SSH)"
+    )
+    parser.add_argument(
         "--log-lines",
         type=int,
         default=10_000,
@@ -38,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", metavar="COMMAND", title="commands (without one, the TUI opens)"
     )
     layers_cli.add_parser(commands)
+    lint_cli.add_parser(commands)
     return parser
 
 
@@ -53,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from dockui.app import DockuiApp  # import Textual only when the TUI runs
 
-    DockuiApp(host=args.host, log_tail=args.tail, log_lines=args.log_lines).run()
+    app = DockuiApp(
+        host=args.host, log_tail=args.tail, log_lines=args.log_lines, read_only=args.read_only
+    )
+    app.run(mouse=not args.no_mouse)
     return 0
 
 

@@ -16,6 +16,7 @@ class StatusLine(Static):
         self.running = 0
         self.containers = 0
         self.images = 0
+        self.read_only = False
 
     def set_connected(self, host: str, version: str) -> None:
         self.host, self.version, self.state, self.detail = host, version, "connected", ""
@@ -32,6 +33,8 @@ class StatusLine(Static):
     def redraw(self) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" dockui ", style="bold reverse")
+        if self.read_only:
+            text.append(" READ-ONLY ", style="bold white on red")
         text.append(" ")
         if self.state == "connected":
             text.append("● connected", style="bold green")
