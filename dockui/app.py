@@ -41,6 +41,7 @@ from dockui.messages import (
     LayersLoaded,
     LogEnded,
     LogsReady,
+    StatsSampled,
 )
 from dockui.screens.engine_down import EngineDownScreen
 from dockui.screens.help import HelpScreen
@@ -53,6 +54,7 @@ if TYPE_CHECKING:  # features load when first used: dockui starts faster without
     from dockui.engine.build import Build
     from dockui.engine.layers import ImageAnalysis
     from dockui.engine.run import RunResult
+    from dockui.ops import Ops
     from dockui.recent import RecentBuilds
     from dockui.screens.build import BuildScreen
     from dockui.screens.layers import LayerScreen
@@ -106,6 +108,9 @@ class DockuiApp(App[None]):
         self._recent: RecentBuilds | None = None
         self._build: Build | None = None
         self._select_when_seen: str | None = None
+        self._stats = None
+        self._ops: Ops | None = None
+        self._stats_targets: tuple[str, ...] = ()
         self._analysis_cancel: dict[str, threading.Event] = {}
         self._history_done: float | None = None
         self.connected = False
@@ -141,6 +146,7 @@ class DockuiApp(App[None]):
         self.containers_pane.focus()
         self.watcher = self._watcher_factory(self._on_watch_update, self.host)
         self.watcher.start()
+        self._start_stats()
         self.set_interval(TICK_EVERY, self._tick)
 
     def _install_signal_handlers(self) -> None:
@@ -166,6 +172,8 @@ class DockuiApp(App[None]):
 
     def on_unmount(self) -> None:
         self.log_session.close()
+        if self._stats is not None:
+            self._stats.close(timeout=0)
         if self.watcher:
             self.watcher.stop(timeout=0)
 
@@ -257,6 +265,7 @@ class DockuiApp(App[None]):
         """Relative times: rows that show seconds every second, the rest twice a minute.
         Only cells whose text changed are touched."""
         self._ticks += 1
+        self._update_stats_targets()
         if self._ticks % FULL_TICK_EVERY == 0:
             self.containers_pane.table.rerender()
             self.images_pane.table.rerender()
@@ -367,7 +376,9 @@ class DockuiApp(App[None]):
 
     # -- layer analysis -----------------------------------------------------------------------
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id in ("images-table", "layers-table"):
+        if event.data_table.id == "containers-table":
+            self.action_inspect()
+        elif event.data_table.id in ("images-table", "layers-table"):
             image = self.images_pane.table.selected
             if image is not None:
                 self.open_layer_screen(image)
@@ -687,6 +698,171 @@ class DockuiApp(App[None]):
             )
         else:
             self.layers_pane.show_layers(message.image.display_name, message.layers)
+
+    # -- container actions ---------------------------------------------------------------------
+    def _chosen_containers(self) -> list[ContainerSummary]:
+        marked = [self.containers[c] for c in self.containers_pane.marked if c in self.containers]
+        if marked:
+            return sorted(marked, key=lambda c: c.name)
+        selected = self.containers_pane.table.selected
+        return [selected] if selected is not None else []
+
+    def action_container_action(self, name: str) -> None:
+        """Start/stop/restart/pause/kill/remove the marked containers, or the highlighted one.
+        Destructive ones ask first, naming what will go; each container's result is reported."""
+        from dockui.engine.actions import ContainerAction, applicable, confirm_text, destructive
+
+        if self._refuse_if_read_only("Changing containers"):
+            return
+        if name == "toggle_pause":
+            selected = self._chosen_containers()
+            paused = bool(selected) and all(c.state == "paused" for c in selected)
+            name = "unpause" if paused else "pause"
+        action = ContainerAction(name)
+        targets = self._chosen_containers()
+        if not targets:
+            self.notify("No container selected.", severity="warning")
+            return
+        ready = [c for c in targets if applicable(action, c)]
+        skipped = [c.name for c in targets if c not in ready]
+        if skipped:
+            self.notify(
+                f"Not {action.past}: {', '.join(skipped)} (already in that state).", timeout=4
+            )
+        if not ready:
+            return
+        names = [c.name for c in ready]
+        if destructive(action):
+            from dockui.screens.confirm import ConfirmScreen
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self._run_container_action(action, ready)
+
+            self.push_screen(
+                ConfirmScreen(
+                    f"{action.label}?", confirm_text(action, names), confirm=action.label
+                ),
+                answer,
+            )
+        else:
+            self._run_container_action(action, ready)
+
+    def _run_container_action(self, action: object, targets: list[ContainerSummary]) -> None:
+        from dockui.engine.actions import ContainerAction, name_list, run_action
+
+        assert isinstance(action, ContainerAction)
+        engine = self.engine
+        if engine is None:
+            self.notify("Not connected to the engine.", severity="error")
+            return
+        self.notify(f"{action.progressive} {name_list([c.name for c in targets])} …", timeout=2)
+
+        def work() -> None:
+            results = run_action(engine, action, [c.id for c in targets])
+            self.call_from_thread(self._action_done, action, results)
+
+        self.run_worker(work, thread=True, group="container-action")
+
+    def _action_done(self, action: object, results: list) -> None:
+        from dockui.engine.actions import name_list
+
+        done = [r.name for r in results if r.ok]
+        failed = [r for r in results if not r.ok]
+        if done:
+            self.notify(f"{name_list(done).capitalize()}: {action.past}.", timeout=4)  # type: ignore[attr-defined]
+        for result in failed:
+            self.notify(result.message, severity="error", timeout=8)
+        if any(r.ok for r in results) and self.containers_pane.marked:
+            self.containers_pane.marked -= {r.id for r in results if r.ok and action.removes}  # type: ignore[attr-defined]
+
+    def action_inspect(self) -> None:
+        container = self.containers_pane.table.selected
+        if container is None:
+            self.notify("No container selected.", severity="warning")
+            return
+        self.ops.open_inspect(container.id)
+
+    @property
+    def ops(self) -> Ops:
+        if self._ops is None:
+            from dockui.ops import Ops
+
+            self._ops = Ops(self)
+        return self._ops
+
+    def action_exec_shell(self) -> None:
+        """A shell in the container, in the real terminal; the TUI comes back after."""
+        from dockui.engine.actions import OperationError, exec_shell_command
+
+        if self._refuse_if_read_only("Opening a shell"):
+            return
+        container = self.containers_pane.table.selected
+        engine = self.engine
+        if container is None or engine is None:
+            self.notify("No running container selected.", severity="warning")
+            return
+
+        def prepare() -> None:
+            try:
+                argv, env = exec_shell_command(engine, container)
+            except OperationError as exc:
+                self.call_from_thread(self.notify, str(exc), severity="error")
+                return
+            self.call_from_thread(self._exec, argv, env, container.name)
+
+        self.run_worker(prepare, thread=True, group="exec")
+
+    def _exec(self, argv: list[str], env: dict[str, str], name: str) -> None:
+        import subprocess
+
+        with self.suspend():
+            print(f"dockui: {' '.join(argv[1:])}  (exit the shell to return to dockui)")
+            try:
+                code = subprocess.run(argv, env=env).returncode
+            except OSError as exc:
+                code = -1
+                print(f"dockui: cannot run the docker CLI: {exc}")
+        if code not in (0, 130):
+            self.notify(f"The shell in {name} ended with code {code}.", severity="warning")
+
+    # -- stats ----------------------------------------------------------------------------------
+    def _start_stats(self) -> None:
+        from dockui.engine.stats import StatsPoller
+
+        self._stats = StatsPoller(
+            lambda: self.engine,
+            lambda: self._stats_targets,
+            lambda cid, sample: self.post_message(StatsSampled(cid, sample)),
+        ).start()
+
+    def stats_history(self, container_id: str) -> tuple:
+        return self._stats.history(container_id) if self._stats is not None else ()
+
+    def _update_stats_targets(self) -> None:
+        """Running containers on screen: the only ones sampled (one-shot, small pool)."""
+        if not self.containers_pane.show_stats:
+            self._stats_targets = ()
+            return
+        table = self.containers_pane.table
+        top = int(table.scroll_y)
+        keys = [row.key.value for row in table.ordered_rows[top : top + table.size.height]]
+        self._stats_targets = tuple(
+            k for k in keys if k in self.containers and self.containers[k].state == "running"
+        )
+
+    def on_stats_sampled(self, message: StatsSampled) -> None:
+        self.containers_pane.stats[message.container_id] = message.sample
+        self.containers_pane.table.rerender([message.container_id])
+        for screen in self.screen_stack:
+            show = getattr(screen, "show_stats", None)
+            if show is not None and getattr(screen, "container_id", None) == message.container_id:
+                show(self.stats_history(message.container_id))
+
+    def on_containers_pane_stats_toggled(self) -> None:
+        self._update_stats_targets()
+        if self._stats is not None:
+            self._stats.poke()
 
     # -- command palette ---------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

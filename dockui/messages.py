@@ -62,3 +62,12 @@ class LogEnded(Message):
         super().__init__()
         self.container_id = container_id
         self.reason = reason
+
+
+class StatsSampled(Message):
+    """A one-shot stats sample for one container (posted from the stats pool)."""
+
+    def __init__(self, container_id: str, sample: object) -> None:
+        super().__init__()
+        self.container_id = container_id
+        self.sample = sample

@@ -18,7 +18,11 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_LABEL = {"dockui.test": "1"}
+# Every test object carries dockui.test=1 (what .ci/run sweeps at the end) and this
+# session's id, so a session cleans up only what it made: two test runs on one engine
+# (developers working side by side) never remove each other's objects mid-test.
+SESSION = uuid.uuid4().hex[:12]
+TEST_LABEL = {"dockui.test": "1", "dockui.test.session": SESSION}
 BASE_IMAGE = os.environ.get("DOCKUI_TEST_BASE", "dockui-test/busybox:latest")
 # The docker CLI that matches this engine (Debian's); the first on PATH may be too new.
 DOCKER_CLI = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else shutil.which("docker")
@@ -78,8 +82,8 @@ def docker_client() -> Iterator[Any]:
 
 
 def sweep(client: Any) -> None:
-    """Remove every object labelled dockui.test=1 (and nothing else)."""
-    flt = {"label": "dockui.test=1"}
+    """Remove every object this session labelled (and nothing else)."""
+    flt = {"label": f"dockui.test.session={SESSION}"}
     for c in client.containers.list(all=True, filters=flt, ignore_removed=True):
         try:
             c.remove(force=True, v=True)

@@ -141,20 +141,53 @@ def _by_state(c: ContainerSummary) -> tuple[int, str]:
 
 class ContainersPane(ListPane):
     pane_title = "Containers"
-    sort_modes = [
-        ("state", _by_state),
-        ("name", lambda c: c.name),
-        ("newest", lambda c: (-c.created, c.name)),
-        ("image", lambda c: (c.image, c.name)),
-    ]
-    BINDINGS = [Binding("space", "mark", "Mark", id="containers.mark")]
+    BINDINGS = [
+        Binding("space", "mark", "Mark", id="containers.mark"),
+        Binding("s", "app.container_action('stop')", "Stop", id="containers.stop"),
+        Binding("S", "app.container_action('start')", "Start", id="containers.start"),
+        Binding("r", "app.container_action('restart')", "Restart", id="containers.restart"),
+        Binding("p", "app.container_action('toggle_pause')", "Pause", id="containers.pause",
+                show=False),
+        Binding("K", "app.container_action('kill')", "Kill", id="containers.kill", show=False),
+        Binding("d", "app.container_action('remove')", "Remove", id="containers.remove"),
+        Binding("D", "app.container_action('remove_with_volumes')", "Remove +volumes",
+                id="containers.remove_volumes", show=False),
+        Binding("e", "app.exec_shell", "Shell", id="containers.exec"),
+        Binding("i", "app.inspect", "Inspect", id="containers.inspect"),
+        Binding("c", "toggle_stats", "CPU/mem", id="containers.stats", show=False),
+    ]  # fmt: skip
 
     class MarksChanged(Message):
         """The set of marked containers changed (the Logs pane merges their logs)."""
 
+    class StatsToggled(Message):
+        """The CPU/memory columns were shown or hidden (stats polling follows)."""
+
     def __init__(self, *, id: str | None = None) -> None:
         self.marked: set[str] = set()
+        self.stats: dict[str, Any] = {}  # container id → latest StatsSample
+        self.show_stats = True
+        self.sort_modes = [
+            ("state", _by_state),
+            ("name", lambda c: c.name),
+            ("newest", lambda c: (-c.created, c.name)),
+            ("image", lambda c: (c.image, c.name)),
+            ("CPU", lambda c: (-self._stat(c.id, "cpu_percent"), c.name)),
+            ("memory", lambda c: (-self._stat(c.id, "mem_usage"), c.name)),
+        ]
         super().__init__(id=id)
+
+    def _stat(self, cid: str, field: str) -> float:
+        sample = self.stats.get(cid)
+        value = getattr(sample, field, None) if sample is not None else None
+        return float(value or 0)
+
+    def action_toggle_stats(self) -> None:
+        self.show_stats = not self.show_stats
+        if not self.show_stats:
+            self.stats.clear()
+        self.table.rerender()
+        self.post_message(self.StatsToggled())
 
     def action_mark(self) -> None:
         key = self.table.selected_key
@@ -169,10 +202,15 @@ class ContainersPane(ListPane):
         def render(c: ContainerSummary) -> tuple[Text, ...]:
             state, style = state_label(c)
             mark = "✓ " if c.id in self.marked else ""
+            sample = self.stats.get(c.id) if c.state == "running" else None
+            cpu = getattr(sample, "cpu_percent", None)
+            mem = getattr(sample, "mem_usage", None)
             return (
                 _t(mark + c.name, ("bold " if c.running else "") + ("cyan" if mark else "")),
                 _t(c.image, "dim"),
                 _t(f"● {state}", style),
+                _t(f"{cpu:.1f}%" if cpu is not None else "", "yellow" if (cpu or 0) > 80 else ""),
+                _t(fmt.size(mem) if mem is not None else "", "dim"),
                 _t(c.ports_text, "cyan"),
                 _t(uptime_label(c, time.time()), "dim"),
             )
@@ -182,6 +220,8 @@ class ContainersPane(ListPane):
                 Column("name", "Name", min_width=10, max_width=32, shrink=2),
                 Column("image", "Image", min_width=0, max_width=24, shrink=0),
                 Column("state", "State", min_width=12, max_width=16, shrink=3),
+                Column("cpu", "CPU", min_width=0, max_width=6, shrink=1),
+                Column("mem", "Mem", min_width=0, max_width=8, shrink=1),
                 Column("ports", "Ports", min_width=8, max_width=30, shrink=4),
                 Column("uptime", "Up", min_width=0, max_width=9, shrink=1),
             ],
