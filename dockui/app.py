@@ -60,6 +60,24 @@ if TYPE_CHECKING:  # features load when first used: dockui starts faster without
     from dockui.screens.layers import LayerScreen
     from dockui.screens.run import RunScreen
 
+
+def binding_ids() -> set[str]:
+    """Every binding id a settings file may remap (`[keys]` in config.toml)."""
+    from dockui.screens.build import BuildScreen
+    from dockui.screens.layers import LayerScreen
+    from dockui.screens.run import RunScreen
+
+    classes = [DockuiApp, ContainersPane, ImagesPane, LayersPane, ListPane, LogsPane]
+    classes += [BuildScreen, LayerScreen, RunScreen, EngineDownScreen]
+    ids = set()
+    for cls in classes:
+        for binding in cls.BINDINGS:
+            binding_id = getattr(binding, "id", None)
+            if binding_id:
+                ids.add(binding_id)
+    return ids
+
+
 SELECT_DELAY = 0.15  # seconds the cursor must rest before logs/layers follow it
 TICK_EVERY = 1.0  # re-render relative times that show seconds (uptime under a minute)
 FULL_TICK_EVERY = 30  # ticks between re-rendering every row's relative time
@@ -84,12 +102,14 @@ class DockuiApp(App[None]):
         log_tail: int = 1000,
         log_lines: int = 10_000,
         read_only: bool = False,
+        keymap: dict[str, str] | None = None,
         watcher_factory: Callable[[Callable[[WatchUpdate], None], str | None], Watcher]
         | None = None,
     ) -> None:
         super().__init__()
         self.host = host
         self.read_only = read_only
+        self._user_keymap = dict(keymap or {})
         self.log_tail = log_tail
         self._watcher_factory = watcher_factory or (lambda cb, host: Watcher(cb, host))
         self.watcher: Watcher | None = None
@@ -140,6 +160,8 @@ class DockuiApp(App[None]):
 
     def on_mount(self) -> None:
         self._install_signal_handlers()
+        if self._user_keymap:
+            self.set_keymap(self._user_keymap)
         self.sub_title = __version__
         self.status.read_only = self.read_only
         self.status.redraw()

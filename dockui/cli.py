@@ -22,11 +22,16 @@ def build_parser() -> argparse.ArgumentParser:
         "-H", "--host", help="engine address, e.g. unix:///var/run/docker.sock or tcp://HOST:2376"
     )
     parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="settings file (default: $XDG_CONFIG_HOME/dockui/config.toml)",
+    )
+    parser.add_argument(
         "--tail",
         type=int,
-        default=1000,
+        default=None,
         metavar="N",
-        help="log lines to load first when following a container (default 1000)",
+        help="log lines to load first when following a container (default 1000, or [logs] tail)",
     )
     parser.add_argument(
         "--read-only",
@@ -39,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-lines",
         type=int,
-        default=10_000,
+        default=None,
         metavar="N",
         help="log lines kept in memory per view, oldest dropped first (default 10000)",
     )
@@ -55,16 +60,28 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "command", None):
         return int(args.func(args))
-    if args.tail < 0:
+    from dockui import config
+    from dockui.app import DockuiApp, binding_ids  # import Textual only when the TUI runs
+
+    try:
+        settings = config.load(args.config, known_bindings=binding_ids())
+    except config.SettingsError as exc:
+        print(f"dockui: bad settings: {exc}", file=sys.stderr)
+        return 2
+    tail = settings.logs.tail if args.tail is None else args.tail
+    log_lines = settings.logs.max_lines if args.log_lines is None else args.log_lines
+    if tail < 0:
         print("dockui: --tail must be 0 or more", file=sys.stderr)
         return 2
-    if args.log_lines < 100:
+    if log_lines < 100:
         print("dockui: --log-lines must be at least 100", file=sys.stderr)
         return 2
-    from dockui.app import DockuiApp  # import Textual only when the TUI runs
-
     app = DockuiApp(
-        host=args.host, log_tail=args.tail, log_lines=args.log_lines, read_only=args.read_only
+        host=args.host,
+        log_tail=tail,
+        log_lines=log_lines,
+        read_only=args.read_only,
+        keymap=config.keymap(settings),
     )
     app.run(mouse=not args.no_mouse)
     return 0

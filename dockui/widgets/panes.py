@@ -34,8 +34,8 @@ class ListPane(Vertical):
     """A focusable list with a filter. Subclasses define the columns and rendering."""
 
     BINDINGS = [
-        Binding("slash", "filter", "Filter", id="filter"),
-        Binding("o", "cycle_sort", "Sort", id="sort"),
+        Binding("slash", "filter", "Filter", id="list.filter"),
+        Binding("o", "cycle_sort", "Sort", id="list.sort"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
     pane_title = ""
