@@ -29,13 +29,22 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("PgUp PgDn", "page"),
             ("/", "filter (regex); Enter keeps it"),
             ("Esc", "clear the filter"),
+            ("o", "cycle the order (name, state, newest, CPU, …)"),
         ],
     ),
     (
-        "Containers",
+        "Containers (marked ones, or the highlighted one)",
         [
             ("(cursor)", "Logs follow the highlighted container"),
-            ("Space", "mark: the Logs pane merges marked ones"),
+            ("Space", "mark: Logs merge marked ones; actions apply to them"),
+            ("s / S", "stop / start"),
+            ("r", "restart"),
+            ("p", "pause / unpause"),
+            ("K", "kill (asks first)"),
+            ("d / D", "remove / remove with volumes (asks first)"),
+            ("e", "a shell inside (bash, else sh); exit to come back"),
+            ("i / Enter", "inspect: overview, JSON, env, mounts, health, …"),
+            ("c", "CPU/memory columns on / off"),
         ],
     ),
     (
@@ -43,6 +52,8 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("(cursor)", "Layers show the highlighted image"),
             ("Enter", "layer analysis: files, waste"),
+            ("b / B", "build dialog / repeat the last build"),
+            ("R", "run dialog"),
         ],
     ),
     (
