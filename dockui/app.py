@@ -47,7 +47,14 @@ from dockui.screens.engine_down import EngineDownScreen
 from dockui.screens.help import HelpScreen
 from dockui.widgets.logs import LogsPane
 from dockui.widgets.logview import LogView
-from dockui.widgets.panes import ContainersPane, ImagesPane, LayersPane, ListPane, state_label
+from dockui.widgets.panes import (
+    ContainersPane,
+    ImagesPane,
+    LayersPane,
+    ListPane,
+    ProjectRow,
+    state_label,
+)
 from dockui.widgets.status import StatusLine
 
 if TYPE_CHECKING:  # features load when first used: dockui starts faster without them
@@ -335,8 +342,11 @@ class DockuiApp(App[None]):
         ]
         if marked:
             return [(c.id, c.name) for c in sorted(marked, key=lambda c: c.name)]
-        container = self.containers_pane.table.selected
-        return [(container.id, container.name)] if container else []
+        selected = self.containers_pane.table.selected
+        if isinstance(selected, ProjectRow):  # a compose project: all its logs, merged
+            members = sorted(self.containers_pane.members(selected.project), key=lambda c: c.name)
+            return [(c.id, c.name) for c in members]
+        return [(selected.id, selected.name)] if selected else []
 
     def _retarget_logs(self, force: bool = False) -> None:
         targets = self._log_targets()
@@ -399,7 +409,11 @@ class DockuiApp(App[None]):
     # -- layer analysis -----------------------------------------------------------------------
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "containers-table":
-            self.action_inspect()
+            selected = self.containers_pane.table.selected
+            if isinstance(selected, ProjectRow):
+                self.containers_pane.toggle_project(selected.project)
+            else:
+                self.action_inspect()
         elif event.data_table.id in ("images-table", "layers-table"):
             image = self.images_pane.table.selected
             if image is not None:
@@ -723,11 +737,21 @@ class DockuiApp(App[None]):
 
     # -- container actions ---------------------------------------------------------------------
     def _chosen_containers(self) -> list[ContainerSummary]:
+        """Marked containers, else a highlighted compose project's, else the highlighted one."""
         marked = [self.containers[c] for c in self.containers_pane.marked if c in self.containers]
         if marked:
             return sorted(marked, key=lambda c: c.name)
         selected = self.containers_pane.table.selected
+        if isinstance(selected, ProjectRow):
+            return sorted(self.containers_pane.members(selected.project), key=lambda c: c.name)
         return [selected] if selected is not None else []
+
+    def _one_container(self) -> ContainerSummary | None:
+        selected = self.containers_pane.table.selected
+        if isinstance(selected, ContainerSummary):
+            return selected
+        self.notify("Highlight a container (not a project).", severity="warning")
+        return None
 
     def action_container_action(self, name: str) -> None:
         """Start/stop/restart/pause/kill/remove the marked containers, or the highlighted one.
@@ -799,9 +823,8 @@ class DockuiApp(App[None]):
             self.containers_pane.marked -= {r.id for r in results if r.ok and action.removes}  # type: ignore[attr-defined]
 
     def action_inspect(self) -> None:
-        container = self.containers_pane.table.selected
+        container = self._one_container()
         if container is None:
-            self.notify("No container selected.", severity="warning")
             return
         self.ops.open_inspect(container.id)
 
@@ -819,10 +842,9 @@ class DockuiApp(App[None]):
 
         if self._refuse_if_read_only("Opening a shell"):
             return
-        container = self.containers_pane.table.selected
+        container = self._one_container()
         engine = self.engine
         if container is None or engine is None:
-            self.notify("No running container selected.", severity="warning")
             return
 
         def prepare() -> None:

@@ -75,6 +75,8 @@ class KeyedTable(NavTable, Generic[T]):
         self._pattern: re.Pattern[str] | None = None
         # The row the cursor was left on by the last update (not by a key press).
         self.synced_key: str | None = None
+        # Rows to leave out whatever the filter says (e.g. a collapsed group's members).
+        self.hidden: Callable[[T], bool] | None = None
 
     def on_mount(self) -> None:
         self._widths: tuple[int, ...] = ()
@@ -209,6 +211,9 @@ class KeyedTable(NavTable, Generic[T]):
 
     # -- internals ----------------------------------------------------------------------
     def _visible(self, key: str, cells: tuple[str, ...]) -> bool:
+        obj = self.objects.get(key)
+        if obj is not None and self.hidden is not None and self.hidden(obj):
+            return False
         return self._pattern is None or any(self._pattern.search(c) for c in cells)
 
     def _sync(self, changed: set[str]) -> None:

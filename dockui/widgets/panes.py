@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -71,11 +72,14 @@ class ListPane(Vertical):
 
     sort_index = 0
 
+    def sort_key_for(self, key: Any) -> Any:
+        return key
+
     def action_cycle_sort(self) -> None:
         if len(self.sort_modes) < 2:
             return
         self.sort_index = (self.sort_index + 1) % len(self.sort_modes)
-        self.table.sort_key = self.sort_modes[self.sort_index][1]
+        self.table.sort_key = self.sort_key_for(self.sort_modes[self.sort_index][1])
         self.table.rerender()
         self.refresh_subtitle()
 
@@ -139,6 +143,23 @@ def _by_state(c: ContainerSummary) -> tuple[int, str]:
     return (STATE_RANK.get(c.state, 9), c.name)
 
 
+PROJECT_PREFIX = "project:"
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    """The header row of a compose project's containers (collapsible; actions apply to all)."""
+
+    project: str
+    total: int
+    running: int
+    collapsed: bool = False
+
+    @property
+    def id(self) -> str:
+        return PROJECT_PREFIX + self.project
+
+
 class ContainersPane(ListPane):
     pane_title = "Containers"
     BINDINGS = [
@@ -167,6 +188,7 @@ class ContainersPane(ListPane):
         self.marked: set[str] = set()
         self.stats: dict[str, Any] = {}  # container id → latest StatsSample
         self.show_stats = True
+        self.collapsed: set[str] = set()
         self.sort_modes = [
             ("state", _by_state),
             ("name", lambda c: c.name),
@@ -176,6 +198,9 @@ class ContainersPane(ListPane):
             ("memory", lambda c: (-self._stat(c.id, "mem_usage"), c.name)),
         ]
         super().__init__(id=id)
+
+    def sort_key_for(self, key: Any) -> Any:
+        return self._grouped(key)
 
     def _stat(self, cid: str, field: str) -> float:
         sample = self.stats.get(cid)
@@ -189,9 +214,51 @@ class ContainersPane(ListPane):
         self.table.rerender()
         self.post_message(self.StatsToggled())
 
+    # -- compose projects: a header row per project, members below it ------------------------
+    def update_objects(self, upserts: Any, removed: Any = (), full: bool = False) -> None:
+        super().update_objects(upserts, removed, full)
+        self._sync_projects()
+
+    def _sync_projects(self) -> None:
+        counts: dict[str, list[int]] = {}
+        for obj in self.table.objects.values():
+            if isinstance(obj, ContainerSummary) and obj.compose_project:
+                entry = counts.setdefault(obj.compose_project, [0, 0])
+                entry[0] += 1
+                entry[1] += obj.state == "running"
+        headers = [
+            ProjectRow(p, total, running, p in self.collapsed)
+            for p, (total, running) in counts.items()
+        ]
+        gone = [
+            k
+            for k, obj in self.table.objects.items()
+            if isinstance(obj, ProjectRow) and obj.project not in counts
+        ]
+        changed = [h for h in headers if self.table.objects.get(h.id) != h]
+        if changed or gone:
+            self.table.update_objects(changed, gone)
+            self.refresh_subtitle()
+
+    def members(self, project: str) -> list[ContainerSummary]:
+        return [
+            o
+            for o in self.table.objects.values()
+            if isinstance(o, ContainerSummary) and o.compose_project == project
+        ]
+
+    def toggle_project(self, project: str) -> None:
+        self.collapsed ^= {project}
+        self._sync_projects()
+        self.table.rerender([c.id for c in self.members(project)])
+
     def action_mark(self) -> None:
         key = self.table.selected_key
         if key is None:
+            return
+        selected = self.table.objects.get(key)
+        if isinstance(selected, ProjectRow):
+            self.toggle_project(selected.project)
             return
         self.marked ^= {key}
         self.table.update_objects([self.table.objects[key]])
@@ -199,7 +266,18 @@ class ContainersPane(ListPane):
         self.table.action_cursor_down()
 
     def make_table(self) -> KeyedTable[ContainerSummary]:
-        def render(c: ContainerSummary) -> tuple[Text, ...]:
+        def render(c: ContainerSummary | ProjectRow) -> tuple[Text, ...]:
+            if isinstance(c, ProjectRow):
+                arrow = "▸" if c.collapsed else "▾"
+                return (
+                    _t(f"{arrow} {c.project}", "bold magenta"),
+                    _t("compose project", "dim"),
+                    _t(f"{c.running}/{c.total} running", "green" if c.running else "dim"),
+                    _t(""),
+                    _t(""),
+                    _t(""),
+                    _t(""),
+                )
             state, style = state_label(c)
             mark = "✓ " if c.id in self.marked else ""
             sample = self.stats.get(c.id) if c.state == "running" else None
@@ -215,7 +293,7 @@ class ContainersPane(ListPane):
                 _t(uptime_label(c, time.time()), "dim"),
             )
 
-        return KeyedTable(
+        table = KeyedTable(
             [
                 Column("name", "Name", min_width=10, max_width=32, shrink=2),
                 Column("image", "Image", min_width=0, max_width=24, shrink=0),
@@ -227,9 +305,29 @@ class ContainersPane(ListPane):
             ],
             render,
             key_of=lambda c: c.id,
-            sort_key=_by_state,
+            sort_key=self._grouped(_by_state),
             id="containers-table",
         )
+        table.hidden = lambda c: (
+            isinstance(c, ContainerSummary)
+            and c.compose_project is not None
+            and c.compose_project in self.collapsed
+        )
+        return table
+
+    @staticmethod
+    def _grouped(key: Any) -> Any:
+        """Order by compose project (header first, then its members by `key`), then the rest."""
+
+        def grouped(obj: ContainerSummary | ProjectRow) -> tuple[Any, ...]:
+            if isinstance(obj, ProjectRow):
+                return (0, obj.project, 0, ())
+            project = obj.compose_project
+            if project is None:
+                return (1, "", 1, key(obj))
+            return (0, project, 1, key(obj))
+
+        return grouped
 
 
 def _image_by_name(i: ImageSummary) -> tuple[bool, str, float]:

@@ -53,6 +53,8 @@ async def test_stop_start_restart_pause_by_keys(make_container):
         table.select_key(c.id)
         await pilot.press("S")
         await until(pilot, lambda: state(c) == "running", timeout=10)
+        await until(pilot, lambda: app.containers[c.id].state == "running")
+        table.select_key(c.id)
         await pilot.press("p")
         await until(pilot, lambda: state(c) == "paused", timeout=10)
         await until(pilot, lambda: app.containers[c.id].state == "paused")
@@ -154,3 +156,41 @@ async def test_cpu_and_memory_columns_follow_a_busy_container(make_container):
         await pilot.press("c")
         await pilot.pause(1.5)
         assert app._stats_targets == ()
+
+
+async def test_compose_project_groups_collapses_and_acts_on_all(make_container):
+    project = unique("proj")
+    labels = {"com.docker.compose.project": project}
+    mine = [
+        make_container(["sh", "-c", f"while true; do echo svc{i}; sleep 0.3; done"],
+                       name=f"{project}-svc{i}-1",
+                       labels={**labels, "com.docker.compose.service": f"svc{i}"})
+        for i in range(2)
+    ]  # fmt: skip
+    app = DockuiApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.containers_pane.table
+        header = f"project:{project}"
+        await until(
+            pilot, lambda: header in table.objects and all(c.id in table.objects for c in mine)
+        )
+        await until(pilot, lambda: "2/2 running" in table.get_cell(header, "state").plain)
+        # The header comes first, its members right below it.
+        order = [row.key.value for row in table.ordered_rows]
+        at = order.index(header)
+        assert set(order[at + 1 : at + 3]) == {c.id for c in mine}
+        # Highlighting the project merges its containers' logs.
+        table.focus()
+        table.select_key(header)
+        await until(pilot, lambda: set(app.log_session.ids()) == {c.id for c in mine})
+        await until(pilot, lambda: {"svc0", "svc1"} <= set(app.logs_pane.plain_lines), timeout=8)
+        # Space collapses it (members hidden), again expands it.
+        await pilot.press("space")
+        await until(pilot, lambda: all(c.id not in table.rows for c in mine))
+        assert "▸" in table.get_cell(header, "name").plain
+        await pilot.press("space")
+        await until(pilot, lambda: all(c.id in table.rows for c in mine))
+        # An action on the header acts on the whole project.
+        table.select_key(header)
+        await pilot.press("s")
+        await until(pilot, lambda: all(state(c) == "exited" for c in mine), timeout=20)
