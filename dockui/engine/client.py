@@ -1,20 +1,56 @@
 """Connect to a Docker engine, negotiate the API version, and say clearly why not.
 
 `connect()` is blocking (it pings the engine); call it from a worker thread.
+
+Every engine the docker CLI reaches: an explicit host, DOCKER_HOST (unix, tcp, tcp+TLS
+with DOCKER_TLS_VERIFY / DOCKER_CERT_PATH, ssh://), and docker contexts (see
+`dockui.engine.contexts` for which one is active). Two things differ from plain
+docker-py, on purpose:
+
+- ssh:// goes through the system `ssh` binary (so ~/.ssh/config, agents, ProxyJump and
+  ControlMaster all work) running `docker system dial-stdio` on the far side, like the
+  docker CLI. docker-py's own ssh transport needs paramiko even with
+  `use_ssh_client=True`, opens one ssh process per request, lets ssh's prompts and
+  errors write over the terminal, cannot cancel a stream, and never times out a read.
+  `_SSHTunnel` below runs ssh in batch mode with its stderr captured (for `explain()`),
+  pools connections, honours read timeouts, and stops a stream by ending the process.
+- A TLS engine's CA (ca.pem) is honoured even when REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE is
+  set: requests lets those variables override a session's `verify` path, which makes
+  every custom-CA engine fail verification on machines that set them.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
+import io
 import os
-from dataclasses import dataclass
-from typing import Any
+import select
+import shutil
+import subprocess
+import threading
+import time
+import warnings
+import weakref
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import docker
-from docker.constants import DEFAULT_DOCKER_API_VERSION, MINIMUM_DOCKER_API_VERSION
-from docker.errors import DockerException
+import requests.adapters
+import urllib3
+import urllib3.connection
+import urllib3.connectionpool
+from docker.constants import (
+    DEFAULT_DOCKER_API_VERSION,
+    DEFAULT_MAX_POOL_SIZE,
+    DEFAULT_NUM_POOLS_SSH,
+    MINIMUM_DOCKER_API_VERSION,
+)
+from docker.transport.basehttpadapter import BaseHTTPAdapter
 from docker.utils import version_lt
 
 from dockui.engine.models import (
@@ -24,6 +60,9 @@ from dockui.engine.models import (
     Layer,
     layers_from_history,
 )
+
+if TYPE_CHECKING:
+    from dockui.engine.contexts import Target
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 DEFAULT_TIMEOUT = 10
@@ -42,10 +81,27 @@ class EngineUnavailable(Exception):
         return f"{self.reason} {self.hint}".strip()
 
 
-def resolve_host(host: str | None = None, environ: dict[str, str] | None = None) -> str:
-    """The engine address: an explicit --host, else DOCKER_HOST, else the default socket."""
+@dataclass(frozen=True, slots=True)
+class ConnectionInfo(EngineInfo):
+    """EngineInfo plus how we got there. `host` stays the address (the docker CLI and
+    other tools are pointed at it); `display` is what a status line should show."""
+
+    context: str = "default"  # the docker context's name; "default" for a plain address
+    display: str = ""  # "staging (tcp://127.0.0.1:23760)", or the address for "default"
+    transport: str = ""  # unix, tcp, tls, ssh, npipe, fd
+    tls: bool = False
+
+
+def resolve_host(host: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The engine address: an explicit --host, else DOCKER_HOST, else the active docker
+    context's endpoint, else the default socket (the docker CLI's order)."""
+    from dockui.engine.contexts import resolve
+
     env = os.environ if environ is None else environ
-    return host or env.get("DOCKER_HOST") or DEFAULT_HOST
+    try:
+        return resolve(host=host, environ=env).host
+    except EngineUnavailable:
+        return host or env.get("DOCKER_HOST") or DEFAULT_HOST
 
 
 def negotiate_version(server_api: str, server_min: str | None = None) -> str:
@@ -63,16 +119,27 @@ def negotiate_version(server_api: str, server_min: str | None = None) -> str:
     return chosen
 
 
-def explain(host: str, exc: BaseException) -> EngineUnavailable:
-    """Turn whatever docker-py/requests/urllib3 raised into a sentence a user can act on."""
+# -- explaining failures -------------------------------------------------------------------
+def explain(host: str, exc: BaseException, *, target: Target | None = None) -> EngineUnavailable:
+    """Turn whatever docker-py/requests/urllib3/ssh raised into a sentence a user can act on.
+
+    `host` is the engine address; with `target` (from contexts.resolve) the error names
+    the context and the certificate directory in play.
+    """
     if isinstance(exc, EngineUnavailable):
         return exc
+    label = target.label if target is not None and target.label else host
     text = _chain_text(exc)
     parsed = urlparse(host)
     scheme = parsed.scheme
     where = parsed.path if scheme in ("unix", "npipe") else (parsed.netloc or host)
     lowered = text.lower()
 
+    ssh = next((e for e in _chain(exc) if isinstance(e, SSHError)), None)
+    if ssh is not None or scheme == "ssh":
+        found = _explain_ssh(label, host, parsed, ssh, lowered)
+        if found is not None:
+            return found
     if scheme not in ("unix", "tcp", "http", "https", "ssh", "npipe", "fd") or (
         "invalid bind address" in lowered
         or "invalid port" in lowered
@@ -82,28 +149,31 @@ def explain(host: str, exc: BaseException) -> EngineUnavailable:
         or ("parse" in lowered and "url" in lowered)
     ):
         return EngineUnavailable(
-            host,
+            label,
             f"DOCKER_HOST={host!r} is not a Docker engine address.",
             "Use unix:///var/run/docker.sock, tcp://HOST:2376 or ssh://USER@HOST, "
             "or unset DOCKER_HOST to use the local engine.",
         )
+    tls = _explain_tls(label, where, lowered, target)
+    if tls is not None:
+        return tls
     if _has_errno(exc, errno.EACCES) or "permission denied" in lowered:
         return EngineUnavailable(
-            host,
+            label,
             f"Permission denied on {where}.",
             "Add your user to the 'docker' group (sudo usermod -aG docker $USER, then log "
             "in again) or run dockui with sudo.",
         )
     if _has_errno(exc, errno.ENOENT) or "no such file or directory" in lowered:
         return EngineUnavailable(
-            host,
+            label,
             f"No Docker engine is running: the socket {where} does not exist.",
             "Start it (sudo systemctl start docker, or scripts/dev-engine.sh in a dockui "
             "checkout), or point DOCKER_HOST at a running engine.",
         )
     if _has_errno(exc, errno.ECONNREFUSED) or "connection refused" in lowered:
         return EngineUnavailable(
-            host,
+            label,
             f"Nothing answers at {where}: connection refused.",
             "Is dockerd running and listening there? Check DOCKER_HOST.",
         )
@@ -114,16 +184,196 @@ def explain(host: str, exc: BaseException) -> EngineUnavailable:
         or "failed to resolve" in lowered
     ):
         return EngineUnavailable(
-            host, f"Cannot resolve the host in {host}.", "Check the name in DOCKER_HOST."
+            label, f"Cannot resolve the host in {host}.", "Check the name in DOCKER_HOST."
         )
     if "timed out" in lowered or "timeout" in lowered:
         return EngineUnavailable(
-            host,
+            label,
             f"The engine at {where} did not answer in time.",
             "It may be overloaded or the network may be down; dockui keeps retrying.",
         )
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return EngineUnavailable(host, f"Cannot talk to the engine at {where}: {first}", "")
+    return EngineUnavailable(label, f"Cannot talk to the engine at {where}: {first}", "")
+
+
+def _explain_tls(
+    label: str, where: str, lowered: str, target: Target | None
+) -> EngineUnavailable | None:
+    certs = f" in {target.cert_path}" if target is not None and target.cert_path else ""
+    if "client sent an http request to an https server" in lowered:
+        return EngineUnavailable(
+            label,
+            f"The engine at {where} requires TLS, but dockui connected without it.",
+            "Set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH (a directory with ca.pem, cert.pem "
+            "and key.pem), or use a docker context that has its TLS material.",
+        )
+    if any(
+        s in lowered
+        for s in (
+            "wrong version number",
+            "record layer failure",
+            "packet length too long",
+            "unknown protocol",
+            "http request",
+            "http_request",
+        )
+    ):
+        return EngineUnavailable(
+            label,
+            f"dockui spoke TLS to {where}, but the engine there answers plain HTTP "
+            "(a plain-TCP port, or TLS is not enabled on it).",
+            "Unset DOCKER_TLS_VERIFY/DOCKER_TLS for a plain-TCP engine, or use the engine's "
+            "TLS port (2376 by convention).",
+        )
+    if "certificate verify failed" in lowered or "certificateverificationerror" in lowered:
+        if "mismatch" in lowered or "doesn't match" in lowered or "not valid for" in lowered:
+            return EngineUnavailable(
+                label,
+                f"The engine's TLS certificate is not valid for the address {where} "
+                "(hostname mismatch).",
+                "Connect by a name or IP listed in the certificate's subjectAltName, or "
+                "reissue the server certificate for this address.",
+            )
+        if "expired" in lowered:
+            return EngineUnavailable(
+                label,
+                f"The TLS certificate of the engine at {where} has expired.",
+                "Renew the server certificate (dockerd --tlscert).",
+            )
+        return EngineUnavailable(
+            label,
+            f"The TLS certificate of the engine at {where} is not signed by the CA dockui "
+            f"trusts (ca.pem{certs}).",
+            "Use the CA certificate that signed the engine's --tlscert as ca.pem.",
+        )
+    if any(
+        s in lowered
+        for s in (
+            "alert bad certificate",
+            "alert unknown ca",
+            "certificate required",
+            "alert certificate unknown",
+            "alert handshake failure",
+            "alert decrypt error",
+            "alert access denied",
+        )
+    ) or ("eof occurred in violation of protocol" in lowered and "ssl" in lowered):
+        return EngineUnavailable(
+            label,
+            f"The engine at {where} rejected dockui's TLS client certificate "
+            f"(cert.pem/key.pem{certs}).",
+            "The engine (dockerd --tlsverify) accepts only client certificates signed by its "
+            "--tlscacert; use a cert.pem and key.pem issued by that CA.",
+        )
+    if "sslerror" in lowered or "ssl:" in lowered:
+        line = next((p for p in lowered.split(" | ") if "ssl" in p), lowered)
+        return EngineUnavailable(label, f"TLS with the engine at {where} failed: {line}", "")
+    return None
+
+
+def _explain_ssh(
+    label: str, host: str, parsed: Any, ssh: SSHError | None, lowered: str
+) -> EngineUnavailable | None:
+    if not parsed.hostname:
+        return EngineUnavailable(label, f"{host!r} names no host.", "Use ssh://USER@HOST[:PORT].")
+    user = parsed.username
+    hostname = parsed.hostname
+    dest = f"{user}@{hostname}" if user else hostname
+    try:
+        port_number = parsed.port
+    except ValueError:  # "ssh://host:notaport"
+        return EngineUnavailable(
+            label, f"{host!r} has an invalid port.", "Use ssh://USER@HOST[:PORT]."
+        )
+    port = f" -p {port_number}" if port_number else ""
+    keygen_host = f"[{hostname}]:{port_number}" if port_number else hostname
+    stderr = (ssh.stderr if ssh is not None else "").strip()
+    said = stderr.lower() or lowered
+    last = stderr.splitlines()[-1] if stderr else ""
+    if last.startswith(f"{dest}: "):  # "root@host: Permission denied (publickey)."
+        last = last[len(dest) + 2 :]
+    last = last.removeprefix("failed to open the raw stream connection: ").removeprefix("ssh: ")
+    if last and last[-1] not in ".!?":
+        last += "."
+    if ssh is not None and ssh.missing_binary:
+        return EngineUnavailable(
+            label,
+            "dockui reaches ssh:// engines through the ssh client, and no `ssh` is installed "
+            "(none on PATH).",
+            "Install OpenSSH's client (e.g. apt install openssh-client).",
+        )
+    if "remote host identification has changed" in said:
+        return EngineUnavailable(
+            label,
+            f"The ssh host key of {hostname} has CHANGED since you last connected: the server "
+            "was reinstalled, or someone is intercepting the connection.",
+            f"Check with the server's owner, then remove the old key: ssh-keygen -R "
+            f"'{keygen_host}'",
+        )
+    if "host key verification failed" in said or "no host key is known" in said:
+        return EngineUnavailable(
+            label,
+            f"The ssh host key of {hostname} is not known yet, so ssh refused to connect.",
+            f"Connect once with `ssh{port} {dest}` and accept its key (dockui runs ssh "
+            "without a terminal and cannot ask).",
+        )
+    if "permission denied (" in said or "too many authentication failures" in said:
+        return EngineUnavailable(
+            label,
+            f"ssh refused the login as {dest}: {last or 'Permission denied.'}",
+            "Load your key into ssh-agent (ssh-add) or set IdentityFile for this host in "
+            "~/.ssh/config, and check the server's authorized_keys. dockui runs ssh in batch "
+            "mode: it cannot type a password or a key's passphrase.",
+        )
+    if "could not resolve hostname" in said:
+        return EngineUnavailable(
+            label,
+            f"ssh cannot resolve the host name {hostname}.",
+            "Check the name in the ssh:// address (or its Host entry in ~/.ssh/config).",
+        )
+    if "connection refused" in said and ssh is not None and "dial" not in said:
+        where = f"{hostname}:{port_number or 22}"
+        return EngineUnavailable(
+            label,
+            f"Nothing accepts ssh connections at {where}: connection refused.",
+            "Is sshd running there, on that port?",
+        )
+    if ssh is not None and ("timed out" in said or "no route to host" in said):
+        return EngineUnavailable(
+            label,
+            f"ssh could not reach {hostname}: {last}",
+            "Check the network path (VPN, firewall) to the server; dockui keeps retrying.",
+        )
+    if ssh is not None and (
+        "command not found" in said or "docker: not found" in said or ssh.returncode == 127
+    ):
+        return EngineUnavailable(
+            label,
+            f"ssh works, but {hostname} has no `docker` command: dockui runs `docker system "
+            "dial-stdio` there to reach its engine.",
+            f"Install the docker CLI on {hostname}, on the PATH of non-interactive ssh sessions.",
+        )
+    if ssh is not None and (
+        "dial-stdio" in said
+        or "raw stream connection" in said
+        or "cannot connect to the docker daemon" in said
+        or "dial unix" in said
+    ):
+        fix = (
+            f"Add {user or 'your user'} to the docker group on {hostname}."
+            if "permission denied" in said
+            else f"Is dockerd running on {hostname}?"
+        )
+        return EngineUnavailable(
+            label, f"ssh works, but docker on {hostname} cannot reach its engine: {last}", fix
+        )
+    if ssh is not None:
+        return EngineUnavailable(
+            label,
+            f"ssh to {dest} failed: {last or f'exit status {ssh.returncode}.'}",
+            f"Try `ssh{port} {dest} docker version` in a terminal to see why.",
+        )
+    return None
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -150,12 +400,14 @@ def _has_errno(exc: BaseException, code: int) -> bool:
     return any(isinstance(e, OSError) and e.errno == code for e in _chain(exc))
 
 
+# -- the engine ----------------------------------------------------------------------------
 @dataclass
 class Engine:
     """A connected engine: the docker-py client plus what we learned when connecting."""
 
     client: docker.DockerClient
     info: EngineInfo
+    target: Target | None = field(default=None, compare=False)
 
     @property
     def api(self) -> docker.APIClient:
@@ -167,6 +419,18 @@ class Engine:
 
     def ping(self) -> bool:
         return bool(self.api.ping())
+
+    def cli_env(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """An environment pointing the docker CLI at this engine, at its API version
+        (DOCKER_HOST plus TLS variables; a context's certificates included)."""
+        if self.target is not None:
+            env = self.target.cli_env(environ)
+        else:
+            env = dict(os.environ if environ is None else environ)
+            env.pop("DOCKER_CONTEXT", None)
+            env["DOCKER_HOST"] = self.info.host
+        env["DOCKER_API_VERSION"] = self.info.api_version
+        return env
 
     # Sparse lists: one request for all containers / images, no per-object inspect.
     def list_containers(self, ids: list[str] | None = None) -> list[ContainerSummary]:
@@ -193,52 +457,468 @@ class Engine:
         return self.api.get_image(image, chunk_size=chunk_size)
 
     def events(self, **kwargs: Any) -> Any:
-        """The engine's event stream (decoded); `.close()` it from another thread to stop."""
+        """The engine's event stream (decoded); `.close()` it from another thread to stop.
+        Works on every transport: over ssh, closing ends the ssh process behind it."""
         return self.api.events(decode=True, **kwargs)
 
 
-def connect(host: str | None = None, timeout: int = DEFAULT_TIMEOUT) -> Engine:
-    """Connect to the engine named by `host`, DOCKER_HOST or the default socket.
-
-    Reads DOCKER_TLS_VERIFY / DOCKER_CERT_PATH like the docker CLI, negotiates the API
+def connect(
+    host: str | None = None,
+    timeout: int = DEFAULT_TIMEOUT,
+    context: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> Engine:
+    """Connect to an explicit `host`, a named docker `context`, or whatever the docker CLI
+    would use (DOCKER_HOST, DOCKER_CONTEXT, the config's current context, the default
+    socket). Reads DOCKER_TLS_VERIFY / DOCKER_CERT_PATH like the CLI, negotiates the API
     version, pings, and raises EngineUnavailable with a clear reason on any failure.
     """
-    address = resolve_host(host)
+    from dockui.engine.contexts import resolve
+
+    target = resolve(context=context, host=host, environ=environ)
+    address = target.host
+    scheme = urlparse(address).scheme
+    if scheme == "ssh" and _ssh_binary(environ) is None:
+        raise explain(address, SSHError("no ssh binary", missing_binary=True), target=target)
+    api: _APIClient | None = None
     try:
-        env = dict(os.environ)
-        env["DOCKER_HOST"] = address
-        # Ask the unversioned /version endpoint first, then speak the highest common version.
-        probe = docker.APIClient(
-            **_client_kwargs(env), version=MINIMUM_DOCKER_API_VERSION, timeout=timeout
-        )
-        try:
-            version = probe.version(api_version=False)
-        finally:
-            probe.close()
+        # Ask the unversioned /version endpoint first, then speak the highest common
+        # version over the same client (one handshake: it matters over ssh and TLS).
+        api = _APIClient(target, MINIMUM_DOCKER_API_VERSION, timeout, environ)
+        version = api.version(api_version=False)
         api_version = negotiate_version(
             str(version.get("ApiVersion") or MINIMUM_DOCKER_API_VERSION),
             version.get("MinAPIVersion"),
         )
-        client = docker.DockerClient(**_client_kwargs(env), version=api_version, timeout=timeout)
+        api._version = api_version
+        client = _DockerClient(api)
         client.ping()
-    except (DockerException, OSError, ValueError, TypeError) as exc:
-        raise explain(address, exc) from exc
-    except Exception as exc:  # requests/urllib3 errors that are not OSError subclasses
-        raise explain(address, exc) from exc
-    info = EngineInfo(
+    except Exception as exc:  # docker-py, requests/urllib3 (not all OSError), ssh, TLS
+        if api is not None:
+            with contextlib.suppress(Exception):
+                api.close()
+        raise explain(address, exc, target=target) from exc
+    transport = {"https": "tls", "http": "tcp"}.get(scheme, scheme)
+    if scheme == "tcp":
+        transport = "tls" if target.tls_config is not None else "tcp"
+    info = ConnectionInfo(
         host=address,
         server_version=str(version.get("Version") or "?"),
         api_version=api_version,
         os=str(version.get("Os") or ""),
         arch=str(version.get("Arch") or ""),
         kernel=str(version.get("KernelVersion") or ""),
+        context=target.name,
+        display=target.label or address,
+        transport=transport,
+        tls=target.tls_config is not None,
     )
-    return Engine(client=client, info=info)
+    return Engine(client=client, info=info, target=target)
 
 
-def _client_kwargs(env: dict[str, str]) -> dict[str, Any]:
-    from docker.utils import kwargs_from_env
+class _DockerClient(docker.DockerClient):
+    """A DockerClient around an APIClient we built (DockerClient.__init__ only sets .api)."""
 
-    kwargs = kwargs_from_env(environment=env)
-    kwargs.setdefault("base_url", env["DOCKER_HOST"])
-    return kwargs
+    def __init__(self, api: docker.APIClient) -> None:  # no super(): it would build a client
+        self.api = api
+
+
+class _APIClient(docker.APIClient):
+    """docker-py's APIClient, reaching ssh:// through the system ssh and keeping a TLS
+    engine's CA when REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE are set."""
+
+    def __init__(
+        self, target: Target, version: str, timeout: int, environ: Mapping[str, str] | None
+    ) -> None:
+        if target.tls_config is not None and target.tls_config.verify is False:
+            # The user chose skip-verify (DOCKER_TLS / SkipTLSVerify); urllib3 would warn on
+            # stderr at every request, over the TUI.
+            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+        if urlparse(target.host).scheme != "ssh":
+            super().__init__(
+                base_url=target.host, tls=target.tls_config or False, version=version,
+                timeout=timeout,
+            )  # fmt: skip
+            return
+        # docker-py builds its ssh adapter only with paramiko importable; build the client
+        # on an inert placeholder (never contacted: the version is explicit), then mount
+        # our own adapter the way docker-py mounts its ssh one.
+        super().__init__(base_url="unix:///dev/null", version=version, timeout=timeout)
+        adapter = _SSHAdapter(target.host, timeout=timeout, environ=environ)
+        self._custom_adapter = adapter
+        self.mount("http+docker://ssh", adapter)
+        for prefix in list(self.adapters):
+            if prefix != "http+docker://ssh":
+                self.adapters.pop(prefix)
+        self.base_url = "http+docker://ssh"
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if verify is None and self.verify is not True and self.verify is not None:
+            settings["verify"] = self.verify  # our ca.pem (or skip-verify) beats the env's
+        return settings
+
+
+# -- ssh:// through the system ssh ---------------------------------------------------------
+class SSHError(ConnectionError):
+    """ssh ended before the engine answered; `stderr` is what ssh (or the remote) said."""
+
+    def __init__(
+        self,
+        message: str,
+        stderr: str = "",
+        returncode: int | None = None,
+        *,
+        missing_binary: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.stderr = stderr
+        self.returncode = returncode
+        self.missing_binary = missing_binary
+
+
+def _ssh_binary(environ: Mapping[str, str] | None = None) -> str | None:
+    env = os.environ if environ is None else environ
+    return shutil.which("ssh", path=env.get("PATH"))
+
+
+_LIVE_TUNNELS: weakref.WeakSet[_SSHTunnel] = weakref.WeakSet()
+_DEAD_FD: list[int] = []  # one pipe read end whose writer is closed: always "readable, EOF"
+_DEAD_LOCK = threading.Lock()
+
+
+def _dead_fd() -> int:
+    with _DEAD_LOCK:
+        if not _DEAD_FD:
+            r, w = os.pipe()
+            os.close(w)
+            _DEAD_FD.append(r)
+        return _DEAD_FD[0]
+
+
+@atexit.register
+def _close_all_tunnels() -> None:
+    """Never leave an ssh process behind when dockui exits."""
+    for tunnel in list(_LIVE_TUNNELS):
+        with contextlib.suppress(Exception):
+            tunnel.close()
+
+
+class _SSHTunnel:
+    """A socket-like byte pipe to the remote engine: `ssh HOST docker system dial-stdio`.
+
+    Reads honour the socket timeout (select on the pipe), a dead ssh shows as a readable
+    fileno (so urllib3 drops it from the pool), and close() ends the process, which also
+    wakes a reader blocked on an event or log stream.
+    """
+
+    def __init__(self, url: str, environ: Mapping[str, str] | None = None) -> None:
+        parsed = urlparse(url)
+        if not parsed.hostname:
+            raise SSHError(f"{url!r} names no host")
+        self.url = url
+        self.user = parsed.username
+        self.hostname = parsed.hostname
+        self.port = parsed.port
+        self._environ = environ
+        self._timeout: float | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._out = -1
+        self._in = -1
+        self._stderr: deque[str] = deque(maxlen=40)
+        self._stderr_done = threading.Event()
+        self._lock = threading.Lock()
+        self._readers = 0
+        self._closed = False
+        self._received = 0
+
+    # socket API used by http.client / urllib3 / docker-py --------------------------------
+    def settimeout(self, value: float | None) -> None:
+        self._timeout = value
+
+    def gettimeout(self) -> float | None:
+        return self._timeout
+
+    def setsockopt(self, *args: Any) -> None:
+        pass
+
+    def fileno(self) -> int:
+        with self._lock:
+            return self._out if self._out >= 0 and not self._closed else _dead_fd()
+
+    def connect(self, *_: Any) -> None:
+        ssh = _ssh_binary(self._environ)
+        if ssh is None:
+            raise SSHError("no ssh client on PATH", missing_binary=True)
+        connect_timeout = max(1, int(self._timeout)) if self._timeout else 30
+        argv = [
+            ssh, "-T",
+            "-o", "BatchMode=yes",  # never prompt (there is no terminal to prompt on)
+            "-o", f"ConnectTimeout={connect_timeout}",
+            "-o", "ServerAliveInterval=10",  # a dead network ends ssh, and so the stream
+            "-o", "ServerAliveCountMax=3",
+        ]  # fmt: skip
+        if self.user:
+            argv += ["-l", self.user]
+        if self.port:
+            argv += ["-p", str(self.port)]
+        argv += ["--", self.hostname, "docker", "system", "dial-stdio"]
+        env = dict(os.environ if self._environ is None else self._environ)
+        env.pop("LD_LIBRARY_PATH", None)  # as docker-py: frozen apps' libs break ssh
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                bufsize=0,
+                env=env,
+            )
+        except FileNotFoundError as exc:
+            raise SSHError(f"cannot run {ssh}", missing_binary=True) from exc
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        self._proc = proc
+        self._in = proc.stdin.fileno()
+        self._out = proc.stdout.fileno()
+        _LIVE_TUNNELS.add(self)
+        threading.Thread(
+            target=self._drain_stderr, args=(proc.stderr,), name="dockui-ssh-stderr", daemon=True
+        ).start()
+
+    def _drain_stderr(self, stream: Any) -> None:
+        try:
+            for raw in iter(stream.readline, b""):
+                line = raw.decode("utf-8", "replace").rstrip()
+                if line:
+                    self._stderr.append(line)
+        except (OSError, ValueError):
+            pass
+        finally:
+            self._stderr_done.set()
+
+    def sendall(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            with self._lock:
+                if self._closed or self._in < 0:
+                    raise OSError(errno.EBADF, "ssh tunnel is closed")
+                fd = self._in
+                self._readers += 1
+            try:
+                if self._timeout is not None:
+                    _, ready, _ = select.select([], [fd], [], self._timeout)
+                    if not ready:
+                        raise TimeoutError("timed out")
+                written = os.write(fd, view[: 1 << 16])
+            except BrokenPipeError as exc:
+                self._raise_failure(exc)
+                raise
+            finally:
+                self._release()
+            view = view[written:]
+
+    def send(self, data: bytes) -> int:
+        self.sendall(data)
+        return len(data)
+
+    def recv(self, n: int) -> bytes:
+        buf = bytearray(n)
+        got = self._readinto(memoryview(buf))
+        return bytes(buf[:got])
+
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        reader = io.BufferedReader(_TunnelRaw(self), buffer_size=1 << 16)
+        reader.channel = self  # type: ignore[attr-defined]  # docker-py's ssh lookups
+        return reader
+
+    def shutdown(self, how: int = 0) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            proc = self._proc
+            idle = self._readers == 0
+        if proc is not None:
+            with contextlib.suppress(OSError):
+                proc.terminate()
+            reaper = threading.Thread(target=_reap, args=(proc,), name="dockui-ssh-reap")
+            reaper.daemon = True
+            reaper.start()
+        if idle:
+            self._close_fds()
+        _LIVE_TUNNELS.discard(self)
+
+    # internals -----------------------------------------------------------------------------
+    def _release(self) -> None:
+        with self._lock:
+            self._readers -= 1
+            last = self._closed and self._readers == 0
+        if last:
+            self._close_fds()
+
+    def _close_fds(self) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        for stream in (proc.stdin, proc.stdout):
+            with contextlib.suppress(OSError, ValueError):
+                if stream is not None:
+                    stream.close()
+        with self._lock:
+            self._in = self._out = -1
+
+    def _readinto(self, buf: memoryview) -> int:
+        with self._lock:
+            if self._closed or self._out < 0:
+                return 0
+            fd = self._out
+            self._readers += 1
+        try:
+            if self._timeout is not None:
+                ready, _, _ = select.select([fd], [], [], self._timeout)
+                if not ready:
+                    raise TimeoutError("timed out")
+            data = os.read(fd, len(buf))
+        finally:
+            self._release()
+        if not data:
+            if self._received == 0 and not self._closed:
+                self._raise_failure(None)
+            return 0
+        self._received += len(data)
+        buf[: len(data)] = data
+        return len(data)
+
+    def _raise_failure(self, cause: BaseException | None) -> None:
+        """ssh closed on us before the engine said a word: raise what ssh said."""
+        proc = self._proc
+        if proc is None or self._closed:
+            return
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=3)
+        self._stderr_done.wait(1)
+        stderr = "\n".join(self._stderr)
+        code = proc.returncode
+        if code in (0, None) and not stderr:
+            return
+        dest = f"{self.user}@{self.hostname}" if self.user else self.hostname
+        last = stderr.splitlines()[-1] if stderr else f"exit status {code}"
+        raise SSHError(f"ssh {dest}: {last}", stderr, code) from cause
+
+
+class _TunnelRaw(io.RawIOBase):
+    """The raw stream under the tunnel's makefile(); `.sock` lets docker-py's
+    CancellableStream.close() find the tunnel and end it."""
+
+    def __init__(self, tunnel: _SSHTunnel) -> None:
+        super().__init__()
+        self.sock = tunnel
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        return self.sock._readinto(memoryview(buf).cast("B"))
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        proc.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError):
+            proc.kill()
+        with contextlib.suppress(Exception):
+            proc.wait(timeout=2)
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            if stream is not None:
+                stream.close()
+
+
+class _SSHConnection(urllib3.connection.HTTPConnection):
+    def __init__(self, adapter: _SSHAdapter, timeout: Any) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._adapter = adapter
+        self.timeout = timeout
+
+    def connect(self) -> None:
+        tunnel = _SSHTunnel(self._adapter.url, self._adapter.environ)
+        timeout = self.timeout if isinstance(self.timeout, (int, float)) else None
+        tunnel.settimeout(timeout)
+        tunnel.connect()
+        self._adapter.tunnels.add(tunnel)
+        self.sock = tunnel  # type: ignore[assignment]
+
+
+class _SSHConnectionPool(urllib3.connectionpool.HTTPConnectionPool):
+    scheme = "ssh"
+
+    def __init__(self, adapter: _SSHAdapter, timeout: Any, maxsize: int) -> None:
+        super().__init__("localhost", timeout=timeout, maxsize=maxsize)
+        self._adapter = adapter
+        self.timeout = timeout
+
+    def _new_conn(self) -> _SSHConnection:  # type: ignore[override]
+        return _SSHConnection(self._adapter, self.timeout)
+
+
+class _SSHAdapter(BaseHTTPAdapter):
+    __attrs__ = [*requests.adapters.HTTPAdapter.__attrs__, "pools", "timeout", "max_pool_size"]
+
+    def __init__(
+        self,
+        url: str,
+        timeout: Any = 60,
+        environ: Mapping[str, str] | None = None,
+        pool_connections: int = DEFAULT_NUM_POOLS_SSH,
+        max_pool_size: int = DEFAULT_MAX_POOL_SIZE,
+    ) -> None:
+        self.url = url
+        self.environ = environ
+        self.timeout = timeout
+        self.max_pool_size = max_pool_size
+        self.tunnels: weakref.WeakSet[_SSHTunnel] = weakref.WeakSet()
+        self.pools = urllib3._collections.RecentlyUsedContainer(
+            pool_connections, dispose_func=lambda p: p.close()
+        )
+        super().__init__()
+
+    def get_connection(self, url: Any, proxies: Any = None) -> _SSHConnectionPool:
+        # One pool for every URL (docker-py keys pools by URL, path included: over ssh
+        # that is one handshake per distinct endpoint).
+        with self.pools.lock:
+            pool = self.pools.get("ssh")
+            if pool:
+                return pool
+            pool = _SSHConnectionPool(self, self.timeout, self.max_pool_size)
+            self.pools["ssh"] = pool
+        return pool
+
+    def request_url(self, request: Any, proxies: Any) -> str:
+        return request.path_url  # no proxies for a pipe
+
+    def close(self) -> None:
+        super().close()
+        for tunnel in list(self.tunnels):  # streams still out (events, logs) end too
+            with contextlib.suppress(Exception):
+                tunnel.close()
+
+
+def wait_closed(engine: Engine, timeout: float = 3.0) -> bool:
+    """For tests and clean exits: True once no ssh process of `engine` is alive."""
+    adapter = getattr(engine.api, "_custom_adapter", None)
+    tunnels = list(getattr(adapter, "tunnels", ()))
+    deadline = time.monotonic() + timeout
+    for tunnel in tunnels:
+        proc = tunnel._proc
+        while proc is not None and proc.poll() is None:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+    return True
