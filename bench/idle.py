@@ -8,8 +8,10 @@
 What it does, in order:
 
 1. Starts its OWN dockerd (own --data-root, --exec-root, --pidfile and socket under
-   --workdir, `--bridge=none --iptables=false`), so tests running against the main engine
-   cannot pollute the idle numbers and the two engines do not fight over docker0/iptables.
+   --workdir, a bridge of its own, `dockui-ib0`, with `--iptables=false`), so tests running
+   against the main engine cannot pollute the idle numbers and the two engines do not fight
+   over docker0/iptables. (Not `--bridge=none`: that makes dockerd delete the docker0 bridge
+   the main engine still uses.)
 2. Loads the offline base image into it (`docker save | docker load` from the main engine,
    else builds it FROM scratch with /bin/busybox), builds --images tiny distinct images
    FROM it and starts --containers idle containers (`sleep 100000`), all labelled
@@ -60,6 +62,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 WORK_OUT = HERE / "_work"  # gitignored: raw JSON and captured screens
 LABEL = "dockui.bench=1"
+BRIDGE = "dockui-ib0"  # the bench engine's own bridge (never docker0)
+BRIDGE_ADDR = "172.31.252.1/24"
 CONTAINER_PREFIX = "dkbench-c"
 IMAGE_REPO = "dockui-bench/img"
 NAME_RE = re.compile(re.escape(CONTAINER_PREFIX) + r"\d{2}")
@@ -200,16 +204,32 @@ class BenchEngine:
         self.stop()  # also catches shims of a dockerd that died without them
         self.pid = None
 
+    def _make_bridge(self) -> None:
+        """A bridge of our own: `--bridge=none` would make dockerd delete docker0."""
+        if Path(f"/sys/class/net/{BRIDGE}").exists():
+            return
+        for cmd in (
+            ["ip", "link", "add", BRIDGE, "type", "bridge"],
+            ["ip", "addr", "add", BRIDGE_ADDR, "dev", BRIDGE],
+            ["ip", "link", "set", BRIDGE, "up"],
+        ):
+            subprocess.run(cmd, check=True, capture_output=True)
+
+    @staticmethod
+    def _drop_bridge() -> None:
+        subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True)
+
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.stop_stale()
+        self._make_bridge()
         args = [
             self.dockerd,
             "--data-root", str(self.data_root),
             "--exec-root", str(self.exec_root),
             "--pidfile", str(self.pidfile),
             "-H", self.host,
-            "--bridge=none",
+            f"--bridge={BRIDGE}",
             "--iptables=false",
             "--ip-masq=false",
         ]  # fmt: skip
@@ -346,6 +366,8 @@ class BenchEngine:
         for pid in shims:  # only shims of this engine (matched by its containerd address)
             if alive(pid):
                 self._terminate(pid, timeout=5)
+        if self.pid is None or not alive(self.pid):
+            self._drop_bridge()
         if keep_data:
             return
         mounts = [
