@@ -10,7 +10,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -98,6 +98,7 @@ class DockuiApp(App[None]):
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("r", "retry", "Reconnect", show=False, id="retry"),
+        Binding("E", "switch_engine", "Engines", id="engines"),
         Binding("tab", "focus_next", "Pane", id="next_pane", priority=True),
         Binding("shift+tab", "focus_previous", "Prev pane", show=False, priority=True),
     ]
@@ -110,15 +111,20 @@ class DockuiApp(App[None]):
         log_lines: int = 10_000,
         read_only: bool = False,
         keymap: dict[str, str] | None = None,
+        context: str | None = None,
+        settings: Any = None,
         watcher_factory: Callable[[Callable[[WatchUpdate], None], str | None], Watcher]
         | None = None,
     ) -> None:
         super().__init__()
         self.host = host
+        self.read_only_flag = read_only  # --read-only: every engine, whatever the settings say
         self.read_only = read_only
+        self.context = context
+        self.settings = settings
         self._user_keymap = dict(keymap or {})
         self.log_tail = log_tail
-        self._watcher_factory = watcher_factory or (lambda cb, host: Watcher(cb, host))
+        self._watcher_factory = watcher_factory or self._default_watcher
         self.watcher: Watcher | None = None
         self.containers: dict[str, ContainerSummary] = {}
         self.images: dict[str, ImageSummary] = {}
@@ -164,6 +170,18 @@ class DockuiApp(App[None]):
     @property
     def engine(self) -> Engine | None:
         return self.watcher.engine if self.watcher else None
+
+    def _default_watcher(
+        self, callback: Callable[[WatchUpdate], None], host: str | None
+    ) -> Watcher:
+        from dockui.engine.client import connect
+
+        context = self.context
+
+        def connector(address: str | None) -> Engine:
+            return connect(address, context=context)
+
+        return Watcher(callback, host, connector=connector)
 
     def on_mount(self) -> None:
         self._install_signal_handlers()
@@ -225,7 +243,10 @@ class DockuiApp(App[None]):
     def on_engine_connected(self, message: EngineConnected) -> None:
         reconnected = not self.connected
         self.connected = True
-        self.status.set_connected(message.info.host, message.info.label)
+        info = message.info
+        context = getattr(info, "context", "default")
+        self._apply_context_settings(context)
+        self.status.set_connected(getattr(info, "display", "") or info.host, info.label)
         self.screen.remove_class("-stale")
         if self._down_screen is not None:
             self._down_screen.dismiss()
@@ -908,6 +929,80 @@ class DockuiApp(App[None]):
         if self._stats is not None:
             self._stats.poke()
 
+    # -- engines: contexts, switching -----------------------------------------------------------
+    def _context_settings(self, name: str) -> Any:
+        if self.settings is None:
+            return None
+        return self.settings.context(name)
+
+    def _apply_context_settings(self, name: str) -> None:
+        """Per-context label, colour and read-only mode from the settings file."""
+        chosen = self._context_settings(name)
+        read_only = self.read_only_flag or bool(chosen and chosen.read_only)
+        self.read_only = read_only
+        self.status.read_only = read_only
+        self.status.context_label = (chosen.label or "") if chosen else ""
+        self.status.context_colour = (chosen.colour or "") if chosen else ""
+        self.status.redraw()
+
+    def action_switch_engine(self) -> None:
+        """The hosts screen: every docker context with its endpoint; Enter switches."""
+        from dockui.screens.hosts import HostRow, HostsScreen
+
+        host, context = self.host, self.context
+
+        def gather() -> None:
+            from dockui.engine.contexts import current_context_name, list_contexts
+
+            try:
+                found = list_contexts(context=context, host=host)
+                active = current_context_name(context=context, host=host)
+            except Exception as exc:
+                self.call_from_thread(self.notify, describe_error(exc), severity="error")
+                return
+            rows = []
+            for c in found:
+                chosen = self._context_settings(c.name)
+                rows.append(
+                    HostRow(
+                        c.name,
+                        c.host,
+                        c.description,
+                        c.current,
+                        c.error,
+                        (chosen.label or "") if chosen else "",
+                        (chosen.colour or "") if chosen else "",
+                        bool(chosen and chosen.read_only),
+                    )
+                )
+            self.call_from_thread(self.push_screen, HostsScreen(rows, active), self.switch_engine)
+
+        self.run_worker(gather, thread=True, group="contexts")
+
+    def switch_engine(self, context: str | None) -> None:
+        """Connect to another context without restarting: every list resyncs."""
+        if not context or (context == self.context and self.watcher is not None):
+            return
+        self.log_session.close()
+        if self.watcher is not None:
+            self.watcher.stop(timeout=0)
+        self.context, self.host = context, None
+        self.connected = False
+        self.containers.clear()
+        self.images.clear()
+        self.layer_cache.clear()
+        self.analyses.clear()
+        self._layers_for = None
+        self.containers_pane.marked.clear()
+        self.containers_pane.update_objects([], full=True)
+        self.images_pane.update_objects([], full=True)
+        self.layers_pane.show_message("")
+        self.logs_pane.follow([])
+        self.status.set_disconnected(context, "connecting…")
+        self.watcher = self._watcher_factory(self._on_watch_update, None)
+        self.watcher.start()
+        self.notify(f"Switching to {context} …", timeout=3)
+
     # -- command palette ---------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every action, findable by name (Ctrl+P), beside Textual's own commands."""
@@ -938,6 +1033,8 @@ class DockuiApp(App[None]):
             ("Logs: clear", "Clear the log view", logs.action_clear),
             ("Logs: zoom", "Logs full screen, and back", logs.action_maximise),
             ("Engine: reconnect", "Retry the connection now", self.action_retry),
+            ("Engine: switch", "Docker contexts: connect to another engine",
+             self.action_switch_engine),
             ("Help: keys", "Every key, per pane", self.action_help),
         ]  # fmt: skip
         for title, help_text, callback in commands:

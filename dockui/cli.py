@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
         "-H", "--host", help="engine address, e.g. unix:///var/run/docker.sock or tcp://HOST:2376"
     )
     parser.add_argument(
+        "-c", "--context", help="docker context to use (overrides DOCKER_HOST and DOCKER_CONTEXT)"
+    )
+    parser.add_argument(
         "--config",
         metavar="FILE",
         help="settings file (default: $XDG_CONFIG_HOME/dockui/config.toml)",
@@ -68,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     except config.SettingsError as exc:
         print(f"dockui: bad settings: {exc}", file=sys.stderr)
         return 2
+    if args.context and args.host:
+        print("dockui: give --context or --host, not both", file=sys.stderr)
+        return 2
     tail = settings.logs.tail if args.tail is None else args.tail
     log_lines = settings.logs.max_lines if args.log_lines is None else args.log_lines
     if tail < 0:
@@ -82,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         log_lines=log_lines,
         read_only=args.read_only,
         keymap=config.keymap(settings),
+        context=args.context,
+        settings=settings,
     )
     app.run(mouse=not args.no_mouse)
     return 0

@@ -1316,8 +1316,10 @@ class Build:
         parser.started_at = started
         with tempfile.TemporaryDirectory(prefix="dockui-build-") as tmpdir:
             iidfile = os.path.join(tmpdir, "iid")
-            env = {**os.environ, **extra_env}
-            env["DOCKER_HOST"] = self.engine.info.host
+            # The CLI must reach the same engine, TLS certificates of a context included.
+            own = getattr(self.engine, "cli_env", None)
+            base = own() if callable(own) else {**os.environ, "DOCKER_HOST": self.engine.info.host}
+            env = {**base, **extra_env}
             proc = subprocess.Popen(
                 cli_argv(req, prefix, iidfile),
                 stdout=subprocess.PIPE,

@@ -22,16 +22,17 @@ class EngineDownScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__(id="engine-down")
         self.body = Static(id="engine-down-body")
+        self.box = Vertical(id="engine-down-box")
+        self.box.border_title = "Cannot reach the Docker engine"
         self._state: tuple[str, str, str, int] | None = None
         self._retry_at = 0.0
 
     def compose(self) -> ComposeResult:
-        with Middle(), Center(), Vertical(id="engine-down-box"):
+        with Middle(), Center(), self.box:
             yield self.body
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#engine-down-box").border_title = "Cannot reach the Docker engine"
         self.set_interval(0.5, self._redraw)  # the countdown ticks
 
     def show(self, host: str, reason: str, hint: str, retry_in: float, attempt: int) -> None:

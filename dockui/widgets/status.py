@@ -17,6 +17,8 @@ class StatusLine(Static):
         self.containers = 0
         self.images = 0
         self.read_only = False
+        self.context_label = ""  # from the settings file, e.g. "PRODUCTION"
+        self.context_colour = ""
 
     def set_connected(self, host: str, version: str) -> None:
         self.host, self.version, self.state, self.detail = host, version, "connected", ""
@@ -33,6 +35,9 @@ class StatusLine(Static):
     def redraw(self) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" dockui ", style="bold reverse")
+        if self.context_label:
+            colour = self.context_colour or "yellow"
+            text.append(f" {self.context_label} ", style=f"bold black on {colour}")
         if self.read_only:
             text.append(" READ-ONLY ", style="bold white on red")
         text.append(" ")
