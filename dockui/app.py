@@ -99,6 +99,7 @@ class DockuiApp(App[None]):
         Binding("question_mark", "help", "Help", id="help"),
         Binding("r", "retry", "Reconnect", show=False, id="retry"),
         Binding("E", "switch_engine", "Engines", id="engines"),
+        Binding("H", "housekeeping", "Housekeeping", id="housekeeping", show=False),
         Binding("tab", "focus_next", "Pane", id="next_pane", priority=True),
         Binding("shift+tab", "focus_previous", "Prev pane", show=False, priority=True),
     ]
@@ -285,6 +286,9 @@ class DockuiApp(App[None]):
         self._update_counts()
         if self._select_when_seen:
             self._select_new_container()
+        if self._ops is not None:
+            for cid in message.removed:
+                self._ops.container_removed(cid)
         removed_followed = any(cid not in self.containers for cid in self.log_session.ids())
         self._follow_lifecycle()
         if self.containers_pane.marked - set(self.containers):
@@ -849,6 +853,28 @@ class DockuiApp(App[None]):
             return
         self.ops.open_inspect(container.id)
 
+    def _selected_image(self) -> ImageSummary | None:
+        image = self.images_pane.table.selected
+        if image is None:
+            self.notify("No image selected.", severity="warning")
+        return image
+
+    def action_image_remove(self, force: bool) -> None:
+        image = self._selected_image()
+        if image is not None:
+            self.ops.remove_image(image.id, image.display_name, force=force)
+
+    def action_image_tag(self) -> None:
+        image = self._selected_image()
+        if image is not None:
+            self.ops.tag_image(image.id, image.display_name)
+
+    def action_image_prune(self) -> None:
+        self.ops.prune_dangling_images()
+
+    def action_housekeeping(self) -> None:
+        self.ops.open_housekeeping()
+
     @property
     def ops(self) -> Ops:
         if self._ops is None:
@@ -905,16 +931,18 @@ class DockuiApp(App[None]):
         return self._stats.history(container_id) if self._stats is not None else ()
 
     def _update_stats_targets(self) -> None:
-        """Running containers on screen: the only ones sampled (one-shot, small pool)."""
+        """Running containers on screen (and an inspected one): the only ones sampled."""
+        inspected = tuple(self._ops.stats_targets()) if self._ops is not None else ()
         if not self.containers_pane.show_stats:
-            self._stats_targets = ()
+            self._stats_targets = inspected
             return
         table = self.containers_pane.table
         top = int(table.scroll_y)
         keys = [row.key.value for row in table.ordered_rows[top : top + table.size.height]]
-        self._stats_targets = tuple(
+        visible = tuple(
             k for k in keys if k in self.containers and self.containers[k].state == "running"
         )
+        self._stats_targets = visible + tuple(k for k in inspected if k not in visible)
 
     def on_stats_sampled(self, message: StatsSampled) -> None:
         self.containers_pane.stats[message.container_id] = message.sample
@@ -1022,6 +1050,25 @@ class DockuiApp(App[None]):
             ("Images: sort", "Cycle the image list's order", self.images_pane.action_cycle_sort),
             ("Images: analyse layers", "Files per layer, efficiency and wasted space",
              self._open_selected_layers),
+            ("Images: build", "Build an image from a Dockerfile", self.action_build),
+            ("Images: run", "Run the highlighted image", self.action_run_image),
+            ("Images: remove", "Remove the highlighted image",
+             lambda: self.action_image_remove(False)),
+            ("Images: tag", "Tag the highlighted image", self.action_image_tag),
+            ("Images: prune dangling", "Remove untagged images", self.action_image_prune),
+            ("Containers: inspect", "Overview, JSON, env, mounts, health, processes, stats",
+             self.action_inspect),
+            ("Containers: shell", "A shell inside the highlighted container",
+             self.action_exec_shell),
+            ("Containers: stop", "Stop the marked or highlighted containers",
+             lambda: self.action_container_action("stop")),
+            ("Containers: start", "Start them", lambda: self.action_container_action("start")),
+            ("Containers: restart", "Restart them",
+             lambda: self.action_container_action("restart")),
+            ("Containers: remove", "Remove them (asks first)",
+             lambda: self.action_container_action("remove")),
+            ("Housekeeping", "Volumes, networks, disk usage and prunes",
+             self.action_housekeeping),
             ("Logs: search", "Search the logs (regex)", lambda: self._focus_then(logs, "search")),
             ("Logs: filter matching lines", "Show only lines that match the search",
              logs.action_toggle_filter),

@@ -16,6 +16,8 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("Tab / Shift+Tab", "next / previous pane"),
             ("?", "this help"),
+            ("E", "engines: switch docker context"),
+            ("H", "housekeeping: volumes, networks, disk usage, prunes"),
             ("Ctrl+P", "command palette"),
             ("r", "reconnect now (engine unreachable)"),
             ("q / Ctrl+C", "quit"),
@@ -54,6 +56,9 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("Enter", "layer analysis: files, waste"),
             ("b / B", "build dialog / repeat the last build"),
             ("R", "run dialog"),
+            ("d / D", "remove / force remove (asks first)"),
+            ("t", "tag"),
+            ("P", "prune dangling images (says what it frees first)"),
         ],
     ),
     (

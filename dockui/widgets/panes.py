@@ -340,6 +340,12 @@ class ImagesPane(ListPane):
         Binding("b", "app.build", "Build", id="images.build"),
         Binding("B", "app.rebuild", "Rebuild", id="images.rebuild", show=False),
         Binding("R", "app.run_image", "Run", id="images.run"),
+        Binding("d", "app.image_remove(False)", "Remove", id="images.remove"),
+        Binding(
+            "D", "app.image_remove(True)", "Force remove", id="images.force_remove", show=False
+        ),
+        Binding("t", "app.image_tag", "Tag", id="images.tag"),
+        Binding("P", "app.image_prune", "Prune dangling", id="images.prune", show=False),
     ]
     sort_modes = [
         ("name", _image_by_name),

@@ -194,3 +194,38 @@ async def test_compose_project_groups_collapses_and_acts_on_all(make_container):
         table.select_key(header)
         await pilot.press("s")
         await until(pilot, lambda: all(state(c) == "exited" for c in mine), timeout=20)
+
+
+async def test_image_keys_tag_and_remove(docker_client):
+    import uuid
+
+    from dockui.screens.prompt import PromptScreen
+    from tests.conftest import build_image
+
+    tag = f"dockui-test/keys:{uuid.uuid4().hex[:6]}"
+    image = build_image(docker_client, "FROM dockui-test/busybox\nLABEL k=1\n", {}, tag)
+    new = f"dockui-test/keys-copy:{uuid.uuid4().hex[:6]}"
+    try:
+        app = DockuiApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.images_pane.table
+            await until(pilot, lambda: image.id in table.objects)
+            table.focus()
+            table.select_key(image.id)
+            await pilot.press("t")
+            await until(pilot, lambda: isinstance(app.screen, PromptScreen))
+            assert app.screen.input.value == tag  # prefilled with the current name
+            app.screen.input.value = ""
+            await pilot.press(*new, "enter")
+            await until(pilot, lambda: new in app.images.get(image.id).tags, timeout=10)
+            table.select_key(image.id)
+            await pilot.press("D")  # force: the image has two tags now
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await until(pilot, lambda: image.id not in app.images, timeout=10)
+    finally:
+        for ref in (tag, new):
+            try:
+                docker_client.images.remove(ref, force=True)
+            except Exception:
+                pass
