@@ -315,7 +315,7 @@ async def populated(app: Any, pilot: Any, demo: Demo, lines: int = 25) -> None:
     images.select_key(demo.images["shop/web:1.4"])
     await wait_until(
         pilot,
-        lambda: app.logs_pane.container_id == worker and app.logs_pane.line_count >= lines,
+        lambda: app.logs_pane.container_id == worker and len(app.logs_pane.view.rows) >= lines,
         "the worker's log lines",
         20,
     )
@@ -368,12 +368,47 @@ async def shoot_main(demo: Demo) -> list[Path]:
         app.containers_pane.table.select_key(worker)
         await wait_until(
             pilot,
-            lambda: app.logs_pane.container_id == worker and app.logs_pane.line_count >= 25,
+            lambda: app.logs_pane.container_id == worker and len(app.logs_pane.view.rows) >= 25,
             "the worker's logs under the filter",
             10,
         )
         await pilot.pause(0.5)
         shots.append(save(app, "filter.svg"))
+        await pilot.press("escape")
+
+        # The layer analysis of shop/web:1.4: layers, file tree, wasted space.
+        from dockui.screens.layers import LayerScreen
+
+        app.images_pane.table.focus()
+        app.images_pane.table.select_key(demo.images["shop/web:1.4"])
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, LayerScreen) and app.screen.analysis is not None,
+            "the layer analysis",
+            60,
+        )
+        layer_screen = app.screen
+        last = len(layer_screen.analysis.layers) - 1
+        layer_screen.layer_table.move_cursor(row=max(0, last - 2))
+        await pilot.pause(0.8)
+        shots.append(save(app, "layers.svg"))
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+
+        # Inspect shop-web: the overview tab.
+        app.containers_pane.table.focus()
+        app.containers_pane.table.select_key(demo.containers["shop-web"])
+        await pilot.press("i")
+        await wait_until(
+            pilot,
+            lambda: type(app.screen).__name__ == "InspectScreen",
+            "the inspect screen",
+            20,
+        )
+        await pilot.pause(1.5)
+        shots.append(save(app, "inspect.svg"))
+        await pilot.press("escape")
 
     app = DockuiApp()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -16,6 +16,7 @@ class EngineProxy:
         self._server: socket.socket | None = None
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
+        self.frozen = threading.Event()  # a silent network drop: nothing moves, nothing closes
 
     @property
     def url(self) -> str:
@@ -67,10 +68,16 @@ class EngineProxy:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
         try:
             while data := src.recv(65536):
+                while self.frozen.is_set():  # hold the bytes, like a dead link would
+                    if self._server is None:
+                        return
+                    self.frozen.wait(0.05)
+                    if not self.frozen.is_set():
+                        break
+                    threading.Event().wait(0.05)
                 dst.sendall(data)
         except OSError:
             pass

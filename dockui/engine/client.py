@@ -417,8 +417,13 @@ class Engine:
         with contextlib.suppress(Exception):  # closing a dead connection must never raise
             self.client.close()
 
-    def ping(self) -> bool:
-        return bool(self.api.ping())
+    def ping(self, timeout: float | None = None) -> bool:
+        """GET /_ping; with `timeout`, a dead connection fails fast instead of hanging."""
+        if timeout is None:
+            return bool(self.api.ping())
+        api = self.api
+        response = api._get(api._url("/_ping"), timeout=timeout)
+        return api._result(response) == "OK"
 
     def cli_env(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
         """An environment pointing the docker CLI at this engine, at its API version

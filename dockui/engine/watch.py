@@ -5,8 +5,10 @@ events are applied. Nothing that happens between the list and the first event ca
 lost that way. Events are collected for a short debounce window and only the objects
 they name are refreshed (one filtered list call for containers, one inspect per named
 image). A slow full re-list catches anything missed, and a cheap ping notices a dead
-connection. When the stream ends (engine restart, network drop) the watcher reports
-`Disconnected`, retries with exponential backoff and resyncs everything once back.
+connection (a 1 s ping with a 1 s timeout while idle: a dropped network shows as
+"disconnected" within about 2 s). When the stream ends (engine restart, network drop)
+the watcher reports `Disconnected`, retries with exponential backoff and resyncs
+everything once back.
 
 Runs in its own daemon threads; `on_update` is called from those threads.
 """
@@ -85,7 +87,8 @@ class Watcher:
         connector: Callable[[str | None], Engine] = connect,
         debounce: float = 0.15,
         resync_every: float = 60.0,
-        heartbeat_every: float = 5.0,
+        heartbeat_every: float = 1.0,
+        heartbeat_timeout: float = 1.0,
         backoff: tuple[float, float] = (0.5, 8.0),
     ) -> None:
         self.on_update = on_update
@@ -93,7 +96,8 @@ class Watcher:
         self._connector = connector
         self.debounce = debounce
         self.resync_every = resync_every
-        self.heartbeat_every = heartbeat_every
+        self.heartbeat_every = heartbeat_every  # a silent network drop shows within ~2 s
+        self.heartbeat_timeout = heartbeat_timeout
         self.backoff = backoff
         self.engine: Engine | None = None
         self.containers: dict[str, ContainerSummary] = {}
@@ -209,7 +213,7 @@ class Watcher:
                     last_full = now
                 else:
                     self.stats["pings"] += 1
-                    engine.ping()
+                    engine.ping(timeout=self.heartbeat_timeout)
                 last_beat = now
                 continue
             batch = [first]

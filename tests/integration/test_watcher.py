@@ -116,3 +116,21 @@ def test_unreachable_engine_reports_and_keeps_retrying(watcher):
     assert not first.was_connected
     assert "does not exist" in first.error.reason
     assert w.running
+
+
+def test_a_silent_network_drop_shows_within_two_seconds(watcher, tmp_path):
+    """No RST, no EOF: the link just goes quiet. The heartbeat notices."""
+    proxy = EngineProxy(str(tmp_path / "engine.sock")).start()
+    try:
+        _, rec = watcher(proxy.url, backoff=(0.2, 1.0))
+        wait_for(lambda: rec.of(ContainersChanged), timeout=10)
+        time.sleep(1.2)  # let a heartbeat or two pass normally
+        t0 = time.monotonic()
+        proxy.frozen.set()
+        wait_for(lambda: rec.of(Disconnected), timeout=4)
+        assert time.monotonic() - t0 < 3.0  # ~2 s by design (1 s beat + 1 s timeout)
+        proxy.frozen.clear()
+        connects = len(rec.of(Connected))
+        wait_for(lambda: len(rec.of(Connected)) > connects, timeout=10)
+    finally:
+        proxy.stop()
