@@ -40,6 +40,19 @@ def wait_screen(session: str, needle: str, timeout: float = 10.0) -> str:
     raise AssertionError(f"{needle!r} never appeared on screen:\n{screen}")
 
 
+def highlight(session: str, name: str) -> None:
+    """Move the Containers cursor to `name` by keys (g, then j), as a user would."""
+    tmux("send-keys", "-t", session, "g")
+    for _ in range(15):
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            if f"Logs — {name}" in capture(session):
+                return
+            time.sleep(0.1)
+        tmux("send-keys", "-t", session, "j")
+    raise AssertionError(f"could not highlight {name}:\n{capture(session)}")
+
+
 @pytest.fixture
 def tmux_session():
     assert TMUX, "tmux is needed for the terminal test (apt-get install tmux)"
@@ -48,13 +61,23 @@ def tmux_session():
     tmux("kill-server", capture_output=True)
 
 
-@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
-def test_real_process_shows_live_panes_and_quits(tmux_session, make_container, size):
+@pytest.mark.parametrize(
+    ("size", "term", "flags"),
+    [
+        ((120, 40), "xterm-256color", ""),
+        ((80, 24), "screen", "--no-mouse"),  # a plain SSH session in screen, no truecolor
+        ((100, 30), "xterm", ""),
+    ],
+)
+def test_real_process_shows_live_panes_and_quits(tmux_session, make_container, size, term, flags):
     c = make_container(
         name=unique("tty"), command="httpd -f -p 80", ports={"80/tcp": 4080 + size[1]}
     )
     cols, rows = size
-    cmd = f"env -u COLUMNS -u LINES TERM=xterm-256color {sys.executable} -m dockui; echo EXITED-$?; sleep 30"
+    cmd = (
+        f"env -u COLUMNS -u LINES -u COLORTERM TERM={term} {sys.executable} -m dockui {flags};"
+        " echo EXITED-$?; sleep 30"
+    )
     tmux("new-session", "-d", "-s", tmux_session, "-x", str(cols), "-y", str(rows), cmd, check=True)
     # (A new tmux server may start the window at 80x24 and resize it: wait for the layout.)
     screen = wait_screen(tmux_session, f"{4080 + rows}→80/tcp")
@@ -99,13 +122,7 @@ def test_hostile_log_cannot_touch_the_real_terminal(tmux_session, make_container
     tmux("set-option", "-t", tmux_session, "set-titles", "on")
     tmux("set-option", "-t", tmux_session, "allow-rename", "on")
     wait_screen(tmux_session, c.name)
-    # Highlight our container so the Logs pane follows it (g: first row, then down).
-    tmux("send-keys", "-t", tmux_session, "g")
-    for _ in range(20):
-        time.sleep(0.3)
-        if f"Logs — {c.name}" in capture(tmux_session):
-            break
-        tmux("send-keys", "-t", tmux_session, "j")
+    highlight(tmux_session, c.name)  # the Logs pane follows it
     screen = wait_screen(tmux_session, "red-line")
     assert "before" in screen and "Containers" in screen  # nothing cleared the screen
     title = tmux(
@@ -133,3 +150,20 @@ def test_signals_end_the_app_cleanly(tmux_session, sig, tmp_path):
     screen = wait_screen(tmux_session, "EXITED-0")
     assert "Traceback" not in screen
     assert subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode != 0
+
+
+def test_exec_shell_suspends_the_tui_and_comes_back(tmux_session, make_container):
+    c = make_container(name=unique("sh"))
+    cmd = f"env -u COLUMNS -u LINES TERM=xterm-256color {sys.executable} -m dockui"
+    tmux("new-session", "-d", "-s", tmux_session, "-x", "120", "-y", "40", cmd, check=True)
+    wait_screen(tmux_session, c.name)
+    highlight(tmux_session, c.name)
+    tmux("send-keys", "-t", tmux_session, "e")
+    wait_screen(tmux_session, "(exit the shell")
+    time.sleep(1.0)
+    tmux("send-keys", "-t", tmux_session, "echo INSIDE-$((20+22)) $(hostname)", "Enter")
+    screen = wait_screen(tmux_session, "INSIDE-42")
+    assert c.short_id in screen  # the container's hostname: we were really inside
+    tmux("send-keys", "-t", tmux_session, "exit", "Enter")
+    screen = wait_screen(tmux_session, "Containers")
+    assert f"Logs — {c.name}" in wait_screen(tmux_session, f"Logs — {c.name}")
