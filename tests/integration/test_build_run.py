@@ -159,13 +159,14 @@ def test_build_streams_steps_then_a_rebuild_is_all_cache_hits(engine, tmp_path):
         assert isinstance(outcome, BuildSucceeded), outcome
         assert rec.of(SendingContext)[0].files == 2
         started = rec.of(StepStarted)
-        # FROM, COPY, EXPOSE, CMD and the LABEL step the engine adds for the labels.
-        assert [s.index for s in started] == [1, 2, 3, 4, 5]
-        assert outcome.total_steps == 5
+        # FROM, COPY, EXPOSE, CMD and a LABEL step the engine adds per build label.
+        total = 4 + len(TEST_LABEL)
+        assert [s.index for s in started] == list(range(1, total + 1))
+        assert outcome.total_steps == total
         assert started[0].instruction == f"FROM {BASE_IMAGE}"
         assert started[1].instruction == "COPY index.html /www/"
         finished = rec.of(StepFinished)
-        assert [f.index for f in finished] == [1, 2, 3, 4, 5]
+        assert [f.index for f in finished] == list(range(1, total + 1))
         assert all(f.layer_id and len(f.layer_id) == 12 for f in finished)
         assert outcome.image_id.startswith("sha256:")
         assert finished[-1].layer_id == outcome.image_id[7:19]
@@ -181,7 +182,7 @@ def test_build_streams_steps_then_a_rebuild_is_all_cache_hits(engine, tmp_path):
         second = again.outcome
         assert isinstance(second, BuildSucceeded), second
         assert second.image_id == outcome.image_id
-        assert [c.index for c in again.of(StepCached)] == [2, 3, 4, 5]  # all but FROM
+        assert [c.index for c in again.of(StepCached)] == list(range(2, total + 1))  # not FROM
         assert second.cached_steps == second.total_steps - 1
         assert not again.of(StepOutput)
     finally:
@@ -205,8 +206,10 @@ def test_broken_dockerfile_names_step_3_and_its_error(engine, tmp_path):
         assert isinstance(failure, BuildFailed), failure
         assert failure.step_index == 3
         assert failure.instruction == "RUN echo about to fail; exit 3"
+        total = 4 + len(TEST_LABEL)  # a LABEL step per build label
         assert failure.error_sentence == (
-            "Step 3/5 (RUN echo about to fail; exit 3) failed: the command exited with code 3."
+            f"Step 3/{total} (RUN echo about to fail; exit 3) failed: "
+            "the command exited with code 3."
         )
         assert failure.output_tail == ("about to fail",)
         assert [s.index for s in rec.of(StepStarted)] == [1, 2, 3]
