@@ -155,11 +155,13 @@ class InspectScreen(Screen[None]):
         self.cpu_spark = Sparkline([], id="inspect-cpu-spark", classes="inspect-spark")
         self.mem_title = Static(id="inspect-mem-title", classes="inspect-spark-title")
         self.mem_spark = Sparkline([], id="inspect-mem-spark", classes="inspect-spark")
+        # Kept, not queried: the app may push data before the tabs are mounted.
+        self.tabbed = TabbedContent(initial=_pane_id(self.initial_tab), id="inspect-tabs")
 
     # -- layout ---------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield self.header_line
-        with TabbedContent(initial=_pane_id(self.initial_tab), id="inspect-tabs"):
+        with self.tabbed:
             with TabPane("Overview", id=_pane_id("overview")):
                 yield self.overview_table
             with TabPane("JSON", id=_pane_id("json")):
@@ -229,7 +231,7 @@ class InspectScreen(Screen[None]):
     # -- tabs -------------------------------------------------------------------------------------
     @property
     def tabs(self) -> TabbedContent:
-        return self.query_one("#inspect-tabs", TabbedContent)
+        return self.tabbed
 
     @property
     def active_tab(self) -> str:
