@@ -51,6 +51,7 @@ LABEL = "dockui.bench=1"
 DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else (shutil.which("docker") or "")
 ENV = {**os.environ, "DOCKER_API_VERSION": "1.41"}
 ENV.pop("CI", None)  # dive treats CI=true as --ci
+NOTES_MARKER = "<!-- notes: written by hand, kept when bench/layers.py rewrites this file -->"
 
 
 def log(msg: str) -> None:
@@ -489,8 +490,14 @@ def main(argv: list[str] | None = None) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (WORK_OUT / f"layers-{stamp}.json").write_text(json.dumps({"info": info, **results}, indent=1))
     if args.write:
-        Path(args.write).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.write).write_text(text + "\n")
+        target = Path(args.write)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        notes = ""
+        if target.exists():  # hand-written analysis below the marker survives a re-run
+            old = target.read_text()
+            if NOTES_MARKER in old:
+                notes = old[old.index(NOTES_MARKER) :]
+        target.write_text(text + "\n" + (f"\n{notes}" if notes else ""))
         log(f"wrote {args.write}")
     print(text)
     return 0

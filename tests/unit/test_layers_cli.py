@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
@@ -332,3 +333,30 @@ def test_whiteout_linkname_reaches_dives_file_list() -> None:
     entries, _size = L.read_layer_tar(io.BytesIO(_whiteout_layer_tar()))
     listed = {f["path"]: f for f in C.dive_file_list(entries)}
     assert listed["small/.wh.d000"]["linkName"] == "data/f9"
+
+
+def test_prefetch_keeps_order_and_raises_the_readers_error() -> None:
+    with C.Prefetch(iter([b"a", b"b", b"c"]), depth=1) as chunks:
+        assert b"".join(chunks) == b"abc"
+
+    def broken() -> Iterator[bytes]:
+        yield b"x"
+        raise OSError("connection reset by peer")
+
+    with pytest.raises(OSError, match="reset"), C.Prefetch(broken()) as chunks:
+        list(chunks)
+
+
+def test_prefetch_stops_a_reader_waiting_on_a_full_queue() -> None:
+    produced = []
+
+    def endless() -> Iterator[bytes]:
+        while True:
+            produced.append(1)
+            yield b"x"
+
+    prefetch = C.Prefetch(endless(), depth=2)
+    with prefetch as chunks:
+        assert next(chunks) == b"x"
+    assert not prefetch._thread.is_alive()
+    assert len(produced) < 10  # read ahead by at most the queue's depth, then stopped
