@@ -382,8 +382,13 @@ class DockuiApp(App[None]):
         self.log_session.start(self.engine, targets)
 
     def on_logs_ready(self, message: LogsReady) -> None:
+        # One add per container per wake-up, however many reads were queued: the pane's
+        # work follows the lines that arrived, never the number of socket reads.
         merged = self.log_session.merged
+        batches: dict[str, list[LogLine]] = {}
         for cid, lines in self.log_session.drain():
+            batches.setdefault(cid, []).extend(lines)
+        for cid, lines in batches.items():
             target = self.log_session.targets.get(cid)
             if target is None:
                 continue

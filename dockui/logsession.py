@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from dockui.engine.client import Engine
 from dockui.engine.logs import LogFollower, LogLine
 
-QUEUE_LIMIT = 50_000  # lines waiting for the UI at most
+QUEUE_LIMIT = 20_000  # lines waiting for the UI at most (the view keeps 10,000 by default)
 
 
 @dataclass

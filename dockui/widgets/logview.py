@@ -108,6 +108,8 @@ class LogView(ScrollView, can_focus=True):
                 self.match_count += row.match
         if any(row.line.overwrite for row in new):
             new = self._apply_overwrites(new)
+        overwrote = len(new) != len(lines)
+        inserted = False
         if ordered and self.rows:
             for row in new:
                 ts = row.line.ts
@@ -116,9 +118,12 @@ class LogView(ScrollView, can_focus=True):
                 else:
                     keys = [r.line.ts or 0.0 for r in self.rows]
                     self.rows.insert(bisect_right(keys, ts), row)
+                    inserted = True
         else:
             self.rows.extend(new)
-        self._after_change(prune=True)
+        # The common case — lines appended at the end — updates the layout incrementally:
+        # the cost follows the lines that arrived, not the size of the buffer.
+        self._after_change(prune=True, appended=None if (inserted or overwrote) else new)
 
     def _apply_overwrites(self, new: list[Row]) -> list[Row]:
         """A line that followed a bare \r redraws the one before it (same stream)."""
@@ -172,9 +177,10 @@ class LogView(ScrollView, can_focus=True):
     def first_timestamp(self) -> float | None:
         return next((r.line.ts for r in self.rows if r.line.ts and not r.note), None)
 
-    def _after_change(self, *, prune: bool) -> None:
+    def _after_change(self, *, prune: bool, appended: list[Row] | None = None) -> None:
         before_height = self.virtual_size.height
         pruned_height = 0
+        gone: list[Row] = []
         if prune and len(self.rows) > self.max_lines:
             cut = len(self.rows) - self.max_lines
             gone = self.rows[:cut]
@@ -184,7 +190,10 @@ class LogView(ScrollView, can_focus=True):
                 self.match_count -= sum(r.match for r in gone)
             if not self.following:
                 pruned_height = self._height_of(gone)
-        self._rebuild_view()
+        if appended is not None:
+            self._extend_layout(appended, gone)
+        else:
+            self._rebuild_view()
         self._cache.clear()
         self.virtual_size = Size(self.virtual_size.width, self._total_height())
         if self.following:
@@ -236,6 +245,35 @@ class LogView(ScrollView, can_focus=True):
         if self.following:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
+
+    def _extend_layout(self, appended: list[Row], gone: list[Row]) -> None:
+        """Rows were appended (and maybe pruned from the front): update the filtered view
+        and the wrap offsets for just those rows."""
+        filtering = self.filter_mode and self.pattern is not None
+        if filtering and self._view is None:
+            self._rebuild_view()
+            return
+        shown_new = [r for r in appended if r.match or r.note] if filtering else appended
+        front = 0
+        if self._view is not None:
+            gone_ids = {id(r) for r in gone}
+            while front < len(self._view) and id(self._view[front]) in gone_ids:
+                front += 1
+            del self._view[:front]
+            self._view.extend(shown_new)
+        else:
+            front = len(gone)
+        offsets = self._offsets
+        if not self.wrap or offsets is None:
+            return
+        if front:
+            base = offsets[front]
+            offsets = [x - base for x in offsets[front:]]
+        width = self._text_width()
+        last = offsets[-1]
+        offsets.extend(accumulate((self._row_height(r, width) for r in shown_new), initial=last))
+        del offsets[len(offsets) - len(shown_new) - 1]  # `initial` repeated the old end
+        self._offsets = offsets
 
     def _rebuild_view(self) -> None:
         if self.filter_mode and self.pattern is not None:
