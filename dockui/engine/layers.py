@@ -147,7 +147,9 @@ def _entry_from_header(info: tarfile.TarInfo, path: str) -> LayerEntry:
         return LayerEntry(path=parent, kind=OPAQUE, **common)
     if base.startswith(WHITEOUT_PREFIX):
         target = posixpath.join(parent, base[len(WHITEOUT_PREFIX) :])
-        return LayerEntry(path=target, kind=WHITEOUT, **common)
+        # overlayfs exports repeat whiteouts as hard links to the first one; dive lists
+        # that link name, so keep it (it plays no part in the analysis).
+        return LayerEntry(path=target, kind=WHITEOUT, link=info.linkname or "", **common)
     if info.isdir():
         return LayerEntry(path=path, kind=DIR, **common)
     if info.issym():

@@ -323,13 +323,8 @@ def _whiteout_layer_tar() -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/layers.py drops the linkname of whiteout (and regular file) headers; "
-    "dive prints it, so --dive-compatible JSON differs in that one field. Fix: keep "
-    "link=info.linkname in _entry_from_header for WHITEOUT/FILE, then remove this mark.",
-)
 def test_whiteout_linkname_reaches_dives_file_list() -> None:
+    """overlayfs exports repeat whiteouts as hard links to the first; dive lists the link."""
     entries, _size = L.read_layer_tar(io.BytesIO(_whiteout_layer_tar()))
     listed = {f["path"]: f for f in C.dive_file_list(entries)}
     assert listed["small/.wh.d000"]["linkName"] == "data/f9"
