@@ -149,8 +149,10 @@ async def test_cpu_and_memory_columns_follow_a_busy_container(make_container):
             lambda: (app.containers_pane.stats[busy.id].cpu_percent or 0) > 30,
             timeout=15,
         )
-        cpu = app.containers_pane.table.get_cell(busy.id, "cpu").plain
-        assert cpu.endswith("%") and float(cpu[:-1]) > 30
+        table = app.containers_pane.table
+        await until(pilot, lambda: table.get_cell(busy.id, "cpu").plain.endswith("%"))
+        cpu = table.get_cell(busy.id, "cpu").plain
+        assert float(cpu[:-1]) > 30
         # c hides the columns and stops sampling.
         app.containers_pane.focus()
         await pilot.press("c")
