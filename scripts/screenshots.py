@@ -470,14 +470,15 @@ def chromium_binary() -> str | None:
 def to_png_chromium(svg_path: Path, png_path: Path, scale: float) -> None:
     binary = chromium_binary()
     assert binary
-    svg = local_fonts(svg_path.read_text())
+    svg = local_fonts(svg_path.read_text(encoding="utf-8"))
     width, height = svg_size(svg)
     with tempfile.TemporaryDirectory(prefix="dockui-shot-") as tmp:
         page = Path(tmp) / "shot.html"
         page.write_text(
-            "<!doctype html><html><head><style>html,body{margin:0;padding:0;"
+            '<!doctype html><html><head><meta charset="utf-8"><style>html,body{margin:0;padding:0;'
             "background:#000;overflow:hidden}svg{display:block;"
-            f"width:{width}px;height:{height}px}}</style></head><body>{svg}</body></html>"
+            f"width:{width}px;height:{height}px}}</style></head><body>{svg}</body></html>",
+            encoding="utf-8",
         )
         cmd = [
             binary,
