@@ -73,6 +73,9 @@ POLL_EVERY = 0.02
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 API_VERSION = "1.41"
 NOTES_MARKER = "<!-- notes: kept when bench/idle.py rewrites this file -->"
+HIDDEN = "dockui-hidden"  # dockui with its CPU/memory columns hidden (`c`): no stats polling
+DISPLAY = {HIDDEN: "dockui (stats hidden)"}
+CPU_CELL_RE = re.compile(r"\d+\.\d%")  # a CPU cell of dockui's stats columns, e.g. 0.0%
 
 
 def log(msg: str) -> None:
@@ -156,8 +159,18 @@ def alive(pid: int) -> bool:
 
 # -- the private engine -------------------------------------------------------------------
 class BenchEngine:
-    def __init__(self, workdir: Path, docker_cli: str, dockerd: str) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        docker_cli: str,
+        dockerd: str,
+        *,
+        bridge: str = BRIDGE,
+        bridge_addr: str = BRIDGE_ADDR,
+    ) -> None:
         self.workdir = workdir
+        self.bridge = bridge  # its own bridge: never docker0 (other benches use other names)
+        self.bridge_addr = bridge_addr
         self.data_root = workdir / "data"
         self.exec_root = workdir / "exec"
         self.pidfile = workdir / "docker.pid"
@@ -206,18 +219,19 @@ class BenchEngine:
 
     def _make_bridge(self) -> None:
         """A bridge of our own: `--bridge=none` would make dockerd delete docker0."""
-        if Path(f"/sys/class/net/{BRIDGE}").exists():
+        if Path(f"/sys/class/net/{self.bridge}").exists():
             return
         for cmd in (
-            ["ip", "link", "add", BRIDGE, "type", "bridge"],
-            ["ip", "addr", "add", BRIDGE_ADDR, "dev", BRIDGE],
-            ["ip", "link", "set", BRIDGE, "up"],
+            ["ip", "link", "add", self.bridge, "type", "bridge"],
+            ["ip", "addr", "add", self.bridge_addr, "dev", self.bridge],
+            ["ip", "link", "set", self.bridge, "up"],
         ):
             subprocess.run(cmd, check=True, capture_output=True)
 
-    @staticmethod
-    def _drop_bridge() -> None:
-        subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True)
+    def _drop_bridge(self) -> None:
+        if self.bridge == "docker0":  # belt and braces: never the main engine's bridge
+            return
+        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -229,7 +243,7 @@ class BenchEngine:
             "--exec-root", str(self.exec_root),
             "--pidfile", str(self.pidfile),
             "-H", self.host,
-            f"--bridge={BRIDGE}",
+            f"--bridge={self.bridge}",
             "--iptables=false",
             "--ip-masq=false",
         ]  # fmt: skip
@@ -334,15 +348,22 @@ class BenchEngine:
 
     # -- teardown ----------------------------------------------------------------------
     def clean(self) -> None:
+        """Remove the bench containers and images. An engine that hangs (a wedged dockerd
+        does happen under heavy load) is left to stop(), which deletes its data root."""
         if self.pid is None or not alive(self.pid) or not self.answers():
             return
-        ids = self.docker("ps", "-aq", "--filter", f"label={LABEL}", check=False).stdout.split()
-        if ids:
-            log(f"removing {len(ids)} bench containers")
-            self.docker("rm", "-f", *ids, check=False, timeout=120)
-        images = self.docker("images", "-aq", check=False).stdout.split()
-        if images:
-            self.docker("rmi", "-f", *sorted(set(images)), check=False, timeout=120)
+        try:
+            ids = self.docker(
+                "ps", "-aq", "--filter", f"label={LABEL}", check=False, timeout=60
+            ).stdout.split()
+            if ids:
+                log(f"removing {len(ids)} bench containers")
+                self.docker("rm", "-f", *ids, check=False, timeout=120)
+            images = self.docker("images", "-aq", check=False, timeout=60).stdout.split()
+            if images:
+                self.docker("rmi", "-f", *sorted(set(images)), check=False, timeout=120)
+        except subprocess.TimeoutExpired as exc:
+            log(f"the bench engine did not answer ({exc.cmd[1:3]}): stopping it as it is")
 
     @staticmethod
     def _terminate(pid: int, timeout: float = 30.0) -> None:
@@ -383,12 +404,13 @@ class BenchEngine:
 
 # -- tmux --------------------------------------------------------------------------------
 class Tmux:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], socket: str = TMUX_SOCKET) -> None:
         self.env = env
+        self.socket = socket
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["tmux", "-L", TMUX_SOCKET, *args],
+            ["tmux", "-L", self.socket, *args],
             env=self.env,
             check=check,
             capture_output=True,
@@ -422,6 +444,8 @@ class Window:
     engine_cpu_pct: float = 0.0
     engine_split_pct: dict[str, float] = field(default_factory=dict)
     extra_engine_cpu_pct: float | None = None
+    extra_split_pct: dict[str, float] = field(default_factory=dict)
+    stats_rows_on_screen: int | None = None  # dockui rows showing a CPU % at the window's end
     wall_s: float = 0.0
     loadavg: str = ""
     note: str = ""
@@ -480,6 +504,7 @@ def launch(
     cwd: Path,
     extra_env: dict[str, str],
     session: str,
+    name_re: re.Pattern[str] = NAME_RE,
 ) -> tuple[float, int]:
     """Spawn the app in a fresh tmux session; seconds until a bench container shows."""
     env_args: list[str] = []
@@ -497,7 +522,7 @@ def launch(
     deadline = t0 + args.launch_timeout
     while time.monotonic() < deadline:
         screen = tmux.capture(session)
-        if NAME_RE.search(screen):
+        if name_re.search(screen):
             first = time.monotonic() - t0
             break
         if not alive(pane_pid):
@@ -521,6 +546,7 @@ def run_app(
     args: argparse.Namespace,
     cwd: Path,
     extra_env: dict[str, str],
+    keys_after_first_list: str | None = None,
 ) -> Window:
     session = f"bench-{name}"
     log(f"{name}: {args.launches} launches in a {COLS}x{ROWS} tmux pane: {' '.join(argv)}")
@@ -532,12 +558,22 @@ def run_app(
         if k < args.launches - 1:  # the last launch stays up for the idle window
             _quit(tmux, session, pane_pid)
             time.sleep(1.0)
+    if keys_after_first_list:
+        # e.g. `c`: dockui hides its CPU/memory columns and stops sampling stats.
+        log(f"{name}: sending {keys_after_first_list!r}")
+        tmux.run("send-keys", "-t", session, keys_after_first_list)
     log(f"{name}: settling {args.settle} s, then idling {args.idle_seconds} s (pid {pane_pid})")
     time.sleep(args.settle)
     w = measure_idle(name, engine, args.idle_seconds, app_pid=pane_pid)
     w.first_list_s = statistics.median(firsts)
     w.first_list_all_s = [round(f, 3) for f in firsts]
-    (WORK_OUT / f"{name}-idle-end.txt").write_text(tmux.capture(session))
+    end_screen = tmux.capture(session)
+    (WORK_OUT / f"{name}-idle-end.txt").write_text(end_screen)
+    if name.startswith("dockui"):
+        lines = end_screen.splitlines()
+        w.stats_rows_on_screen = sum(
+            1 for ln in lines if NAME_RE.search(ln) and CPU_CELL_RE.search(ln)
+        )
     _quit(tmux, session, pane_pid)
     log(
         f"{name}: CPU {w.app_cpu_pct:.2f}% of a core, RSS {w.app_rss_end_mib:.1f} MiB, "
@@ -664,10 +700,20 @@ def _launches(w: Window) -> str:
     return f"{w.first_list_s:.3f} ({lo:.3f} to {hi:.3f})"
 
 
+def _display(w: Window, windows: list[Window]) -> str:
+    if w.name == "dockui" and any(x.name == HIDDEN for x in windows):
+        return "dockui (stats shown)"
+    return DISPLAY.get(w.name, w.name)
+
+
+def _split(split: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in split.items())
+
+
 def report(facts: dict[str, str], windows: list[Window], args: argparse.Namespace) -> str:
     by = {w.name: w for w in windows}
     lines = [
-        "# Idle benchmark: dockui vs lazydocker",
+        f"# {args.title}",
         "",
         f"Written by `bench/idle.py` on {facts['date']}.",
         "",
@@ -686,7 +732,8 @@ def report(facts: dict[str, str], windows: list[Window], args: argparse.Namespac
         "",
         "CPU is % of one core (utime+stime over wall time). *Engine* is dockerd + its "
         "containerd + this engine's containerd-shims. *Extra engine* is the engine's CPU "
-        "during the app's idle window minus the mean of the no-app baseline windows.",
+        "during the app's idle window minus the mean of the no-app baseline windows "
+        "(per component in parentheses).",
         "",
         f"| run | launch → first list (s), median (min to max) of {args.launches} "
         "| app CPU idle (% core) | app RSS start → end (MiB) | app RSS peak (MiB) "
@@ -699,39 +746,63 @@ def report(facts: dict[str, str], windows: list[Window], args: argparse.Namespac
             if w.app_rss_start_mib is None
             else f"{w.app_rss_start_mib:.1f} → {w.app_rss_end_mib:.1f}"
         )
-        split = ", ".join(f"{k} {v:.2f}" for k, v in w.engine_split_pct.items())
+        extra = _f(w.extra_engine_cpu_pct)
+        if w.extra_split_pct:
+            extra += f" ({_split(w.extra_split_pct)})"
         lines.append(
-            f"| {w.name} | {_launches(w)} | {_f(w.app_cpu_pct)} | {rss} "
-            f"| {_f(w.app_rss_peak_mib, 1)} | {w.engine_cpu_pct:.2f} ({split}) "
-            f"| {_f(w.extra_engine_cpu_pct)} |"
+            f"| {_display(w, windows)} | {_launches(w)} | {_f(w.app_cpu_pct)} | {rss} "
+            f"| {_f(w.app_rss_peak_mib, 1)} | {w.engine_cpu_pct:.2f} "
+            f"({_split(w.engine_split_pct)}) | {extra} |"
         )
     bases = [w.engine_cpu_pct for w in windows if w.app_cpu_pct is None]
     if len(bases) > 1:
         lines += [
             "",
             f"The no-app baseline windows differ by {max(bases) - min(bases):.2f} % of a core "
-            "(mostly the 50 idle containerd-shims): extra engine CPU below that is noise.",
+            f"(mostly the {args.containers} idle containerd-shims): extra engine CPU below "
+            "that is noise.",
         ]
-    loads = "; ".join(f"{w.name}: {w.loadavg}" for w in windows)
+    shown = [w for w in windows if w.stats_rows_on_screen is not None]
+    if shown:
+        rows = "; ".join(f"{_display(w, windows)}: {w.stats_rows_on_screen}" for w in shown)
+        lines += [
+            "",
+            f"Container rows showing a CPU % at the end of the idle window: {rows}.",
+        ]
+    loads = "; ".join(f"{_display(w, windows)}: {w.loadavg}" for w in windows)
     lines += ["", f"Load average (1/5/15 min) at the end of each window: {loads}."]
-    d, lz = by.get("dockui"), by.get("lazydocker")
+    d, lz, hid = by.get("dockui"), by.get("lazydocker"), by.get(HIDDEN)
     if d and lz:
+        ratio_rows = [(_display(d, windows), d)] + ([(DISPLAY[HIDDEN], hid)] if hid else [])
         lines += [
             "",
             "## Ratios (dockui / lazydocker; lower is better for dockui)",
             "",
-            "| measure | dockui | lazydocker | ratio |",
-            "|---|---|---|---|",
-            f"| launch → first populated list | {_f(d.first_list_s, 3)} s "
-            f"| {_f(lz.first_list_s, 3)} s | {_ratio(d.first_list_s, lz.first_list_s)} |",
-            f"| idle CPU | {_f(d.app_cpu_pct)} % | {_f(lz.app_cpu_pct)} % "
-            f"| {_ratio(d.app_cpu_pct, lz.app_cpu_pct)} |",
-            f"| RSS at end of idle | {_f(d.app_rss_end_mib, 1)} MiB "
-            f"| {_f(lz.app_rss_end_mib, 1)} MiB "
-            f"| {_ratio(d.app_rss_end_mib, lz.app_rss_end_mib)} |",
-            f"| extra engine CPU | {_f(d.extra_engine_cpu_pct)} % "
-            f"| {_f(lz.extra_engine_cpu_pct)} % "
-            f"| {_ratio(d.extra_engine_cpu_pct, lz.extra_engine_cpu_pct)} |",
+            "| measure | "
+            + " | ".join(n for n, _ in ratio_rows)
+            + " | lazydocker | ratio"
+            + (" (shown)" if hid else "")
+            + (" | ratio (hidden)" if hid else "")
+            + " |",
+            "|---|" + "---|" * (len(ratio_rows) * 2 + 1),
+        ]
+        dockerd_extra = {
+            w.name: w.extra_split_pct.get("dockerd") for w in windows if w.extra_split_pct
+        }
+
+        def row(label: str, get: object, unit: str, nd: int = 2) -> str:
+            vals = [get(w) for _, w in ratio_rows]  # type: ignore[operator]
+            lzv = get(lz)  # type: ignore[operator]
+            cells = [f"{_f(v, nd)}{unit}" for v in vals] + [f"{_f(lzv, nd)}{unit}"]
+            cells += [_ratio(v, lzv) for v in vals]
+            return f"| {label} | " + " | ".join(cells) + " |"
+
+        lines += [
+            row("launch → first populated list", lambda w: w.first_list_s, " s", 3),
+            row("idle CPU of the app", lambda w: w.app_cpu_pct, " %"),
+            row("RSS at end of idle", lambda w: w.app_rss_end_mib, " MiB", 1),
+            row("extra engine CPU", lambda w: w.extra_engine_cpu_pct, " %"),
+            row("extra dockerd CPU", lambda w: dockerd_extra.get(w.name), " %"),
             "",
             "## Targets",
             "",
@@ -744,19 +815,31 @@ def report(facts: dict[str, str], windows: list[Window], args: argparse.Namespac
             f"{_f(0.5 * lz.app_cpu_pct if lz.app_cpu_pct is not None else None)} %)",
             f"- idle CPU under 1 % of a core: "
             f"**{'met' if (d.app_cpu_pct or 0) < 1.0 else 'MISSED'}** ({_f(d.app_cpu_pct)} %)",
-            f"- extra engine CPU near zero (events-driven): {_f(d.extra_engine_cpu_pct)} % "
-            f"of a core (lazydocker: {_f(lz.extra_engine_cpu_pct)} %)",
         ]
+        for label, mine, theirs in (
+            ("extra engine CPU", d.extra_engine_cpu_pct, lz.extra_engine_cpu_pct),
+            ("extra dockerd CPU", dockerd_extra.get("dockui"), dockerd_extra.get("lazydocker")),
+        ):
+            if mine is None or theirs is None:
+                continue
+            ok = mine <= 0.5 * theirs
+            lines.append(
+                f"- {label} at most half of lazydocker's: **{'met' if ok else 'MISSED'}** "
+                f"({mine:.2f} % vs a limit of {0.5 * theirs:.2f} %)"
+            )
     lines += [
         "",
         "## Rerun",
         "",
         "```sh",
         "python bench/idle.py --rev HEAD --write bench/RESULTS.md   # full run, ~7 min",
+        "python bench/idle.py --rev HEAD --stats-hidden --write bench/results/stats.md \\",
+        "    --title 'Stats benchmark: dockui with CPU/memory columns vs lazydocker'  # ~9 min",
         "python bench/idle.py --idle-seconds 10 --launches 2         # quick smoke run",
         "```",
         "",
-        f"Exact command of this run: `{' '.join(['python', 'bench/idle.py', *sys.argv[1:]])}`",
+        "Exact command of this run: "
+        f"`{' '.join(_sh_quote(a) for a in ['python', 'bench/idle.py', *sys.argv[1:]])}`",
         "",
     ]
     return "\n".join(lines)
@@ -795,6 +878,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--docker", default="/usr/bin/docker", help="docker CLI (API 1.41)")
     p.add_argument("--dockerd", default="/usr/sbin/dockerd")
     p.add_argument("--write", type=Path, help="also write the Markdown report here")
+    p.add_argument("--title", default="Idle benchmark: dockui vs lazydocker")
+    p.add_argument(
+        "--stats-hidden",
+        action="store_true",
+        help="also run dockui with its CPU/memory columns hidden (`c` sent in tmux after the "
+        "last launch's first list), right after the default dockui run (stats shown)",
+    )
     p.add_argument(
         "--rev",
         help="run dockui from this git revision (exported, `python -m dockui`) instead of "
@@ -822,9 +912,13 @@ def main(argv: list[str] | None = None) -> int:
         print("bench/idle.py starts its own dockerd: run it as root", file=sys.stderr)
         return 2
     apps = [a for a in args.apps.split(",") if a]
-    exes = {a: find_exe(a) for a in apps}
-    if args.rev and "dockui" in exes:
-        exes["dockui"] = sys.executable  # replaced by [python, -m, dockui] below
+    if args.stats_hidden and "dockui" in apps and HIDDEN not in apps:
+        apps.insert(apps.index("dockui") + 1, HIDDEN)
+    exes = {a: find_exe("dockui" if a == HIDDEN else a) for a in apps}
+    if args.rev:
+        for a in ("dockui", HIDDEN):
+            if a in exes:
+                exes[a] = sys.executable  # replaced by [python, -m, dockui] below
     missing = [a for a, exe in exes.items() if exe is None]
     if missing:
         print(f"not found on PATH: {', '.join(missing)}", file=sys.stderr)
@@ -873,17 +967,26 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(args.settle)  # let the previous app's teardown fade
             env = {"XDG_CONFIG_HOME": str(xdg)}
             argv_app = [exes[name] or name]
-            if name == "dockui" and src is not None:
+            if name in ("dockui", HIDDEN) and src is not None:
                 argv_app = [sys.executable, "-m", "dockui"]
                 env["PYTHONPATH"] = str(src)
-            windows.append(run_app(name, argv_app, engine, tmux, args, cwd, env))
+            keys = "c" if name == HIDDEN else None
+            windows.append(run_app(name, argv_app, engine, tmux, args, cwd, env, keys))
         time.sleep(args.settle)
         log(f"baseline (no app) again: {args.idle_seconds} s")
         windows.append(measure_idle("baseline (no app, after)", engine, args.idle_seconds))
-        base = statistics.mean(w.engine_cpu_pct for w in windows if w.app_cpu_pct is None)
+        bases = [w for w in windows if w.app_cpu_pct is None]
+        base = statistics.mean(w.engine_cpu_pct for w in bases)
+        base_split = {
+            k: statistics.mean(w.engine_split_pct.get(k, 0.0) for w in bases)
+            for k in bases[0].engine_split_pct
+        }
         for w in windows:
             if w.app_cpu_pct is not None:
                 w.extra_engine_cpu_pct = w.engine_cpu_pct - base
+                w.extra_split_pct = {
+                    k: w.engine_split_pct.get(k, 0.0) - v for k, v in base_split.items()
+                }
         text = report(facts, windows, args)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         (WORK_OUT / f"idle-{stamp}.json").write_text(
