@@ -198,11 +198,15 @@ class LogView(ScrollView, can_focus=True):
         self.virtual_size = Size(self.virtual_size.width, self._total_height())
         if self.following:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+            # The new height may only count after the next layout: follow again then.
+            self.call_after_refresh(self._follow_end)
         elif pruned_height:
             # What the user is reading moved up by what was pruned: keep it in place.
             self.scroll_to(y=max(0, self.scroll_y - pruned_height), animate=False)
-        if self.virtual_size.height != before_height or not self.following:
-            self.refresh()
+        # Always repaint: with a full ring buffer the height stays the same while every row
+        # under the viewport changed (rows in, rows out), and no scroll happens to repaint.
+        del before_height
+        self.refresh()
 
     # -- display modes -------------------------------------------------------------------
     def set_wrap(self, wrap: bool) -> None:
@@ -475,6 +479,10 @@ class LogView(ScrollView, can_focus=True):
         if self.scroll_y <= 0:
             self.post_message(self.NeedHistory(self))
         self.scroll_to(y=0, animate=False)
+
+    def _follow_end(self) -> None:
+        if self.following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def action_follow(self) -> None:
         self._set_following(True)
