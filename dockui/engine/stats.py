@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dockui.engine.client import api_path
 from dockui.engine.models import parse_rfc3339
 from dockui.engine.text import clean_field
 
@@ -206,9 +207,11 @@ def _stamp(text: Any) -> float:
 
 def fetch_stats(engine: Engine, container: str) -> dict[str, Any]:
     """One reading, answered at once (one-shot on API 1.41+; older engines wait ~2 s)."""
-    if _version_at_least(engine.info.api_version, (1, 41)):
-        return engine.api.stats(container, stream=False, one_shot=True)
-    return engine.api.stats(container, stream=False)
+    params = {"stream": "0"}
+    if _version_at_least(engine.api.api_version, (1, 41)):
+        params["one-shot"] = "1"
+    result: dict[str, Any] = engine.get_json(api_path("/containers/{}/stats", container), params)
+    return result
 
 
 def _version_at_least(version: str, wanted: tuple[int, int]) -> bool:

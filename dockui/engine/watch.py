@@ -248,11 +248,13 @@ class Watcher:
     def _full_sync(self, engine: Engine) -> None:
         self.stats["full_lists"] += 1
         containers = engine.list_containers()
-        images = engine.list_images()
         old = self.containers
         self.containers = {c.id: _keep_since(old.get(c.id), c) for c in containers}
-        self.images = {i.id: i for i in images}
+        # Containers go out before images are even asked for: with thousands of image tags
+        # the image list takes longer than the container list, and users look at containers.
         self._emit(ContainersChanged(tuple(self.containers.values()), full=True))
+        images = engine.list_images()
+        self.images = {i.id: i for i in images}
         self._emit(ImagesChanged(tuple(self.images.values()), full=True))
 
     def _apply(self, engine: Engine, events: list[dict[str, Any]]) -> None:

@@ -4,6 +4,11 @@ Rows are never rebuilt wholesale: a change updates the cells that differ, a new
 object adds a row, a gone object removes one, and the order is restored with one
 sort. The cursor stays on the same object across updates; when that object goes,
 the cursor keeps its place on the row that took it.
+
+The work of an update is proportional to what changed, not to the table: sort keys
+and column content widths are kept per row, the order is recomputed only when a
+sort key changed or a row came, and many rows leave in one pass (DataTable's own
+`remove_row` renumbers every row, which made a 500-container removal quadratic).
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from rich.text import Text
+from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 
 T = TypeVar("T")
 USEFUL_WIDTH = 8  # an optional column squeezed below this is dropped instead
@@ -68,15 +74,29 @@ class KeyedTable(NavTable, Generic[T]):
         self.columns_spec = columns
         self.render_row = render_row
         self.key_of = key_of
-        self.sort_key = sort_key
+        self._sort_key = sort_key
         self.objects: dict[str, T] = {}
-        self._cells: dict[str, tuple[str, ...]] = {}
+        self._cells: dict[str, tuple[Any, ...]] = {}  # plain texts, then (style, *spans)
+        self._ranks: dict[str, Any] = {}  # sort key of every shown row
+        self._resort = False  # the sort key function changed: order again on the next sync
+        # Per column: content width → how many shown rows have it (fit_columns reads the max).
+        self._width_counts: list[dict[int, int]] = [{} for _ in columns]
         self._order: list[str] = []
         self._pattern: re.Pattern[str] | None = None
         # The row the cursor was left on by the last update (not by a key press).
         self.synced_key: str | None = None
         # Rows to leave out whatever the filter says (e.g. a collapsed group's members).
         self.hidden: Callable[[T], bool] | None = None
+
+    @property
+    def sort_key(self) -> Callable[[T], Any]:
+        return self._sort_key
+
+    @sort_key.setter
+    def sort_key(self, key: Callable[[T], Any]) -> None:
+        self._sort_key = key
+        self._ranks = {k: key(self.objects[k]) for k in self._cells}
+        self._resort = True
 
     def on_mount(self) -> None:
         self._widths: tuple[int, ...] = ()
@@ -99,7 +119,7 @@ class KeyedTable(NavTable, Generic[T]):
         specs = self.columns_spec
         desired = []
         for i, col in enumerate(specs):
-            content = max((len(cells[i]) for cells in self._cells.values()), default=0)
+            content = max(self._width_counts[i], default=0)
             desired.append(max(col.min_width, min(col.max_width, max(content, len(col.label)))))
         shown = set(range(len(specs)))
         pad = 2 * self.cell_padding
@@ -180,11 +200,12 @@ class KeyedTable(NavTable, Generic[T]):
         if full:
             keep = {self.key_of(o) for o in upserts}
             removed = [k for k in self.objects if k not in keep]
+        removed = list(removed)
         for key in removed:
             self.objects.pop(key, None)
         for obj in upserts:
             self.objects[self.key_of(obj)] = obj
-        self._sync(changed={self.key_of(o) for o in upserts})
+        self._sync(changed={self.key_of(o) for o in upserts}, removed=removed)
 
     def rerender(self, keys: Iterable[str] | None = None) -> None:
         """Re-render rows (all, or `keys`), e.g. for times that tick; only differing cells
@@ -216,7 +237,45 @@ class KeyedTable(NavTable, Generic[T]):
             return False
         return self._pattern is None or any(self._pattern.search(c) for c in cells)
 
-    def _sync(self, changed: set[str]) -> None:
+    def _count_widths(self, plain: tuple[str, ...], step: int) -> None:
+        for counts, text in zip(self._width_counts, plain, strict=False):
+            n = len(text)
+            left = counts.get(n, 0) + step
+            if left:
+                counts[n] = left
+            else:
+                del counts[n]
+
+    def _drop_rows(self, keys: list[str]) -> None:
+        """Remove rows; many at once in a single renumbering pass."""
+        for key in keys:
+            old = self._cells.pop(key)
+            self._count_widths(old[: len(self.columns_spec)], -1)
+            self._ranks.pop(key, None)
+        if len(keys) <= 4:
+            for key in keys:
+                self.remove_row(key)
+            return
+        gone = {RowKey(k) for k in keys}
+        for row_key in gone:
+            for column_key in self._data.get(row_key, {}):
+                self._updated_cells.discard(CellKey(row_key, column_key))
+            self.rows.pop(row_key, None)
+            self._data.pop(row_key, None)
+        kept = sorted(
+            (index, row_key)
+            for row_key, index in self._row_locations._forward.items()
+            if row_key not in gone
+        )
+        self._row_locations = TwoWayDict({row_key: i for i, (_, row_key) in enumerate(kept)})
+        self._require_update_dimensions = True
+        self.check_idle()
+        self.cursor_coordinate = self.cursor_coordinate
+        self.hover_coordinate = self.hover_coordinate
+        self._update_count += 1
+        self.refresh(layout=True)
+
+    def _sync(self, changed: set[str], removed: Iterable[str] = ()) -> None:
         cursor_key = self.selected_key
         cursor_row = self.cursor_row
         rendered: dict[str, tuple[Text, ...]] = {}
@@ -224,36 +283,47 @@ class KeyedTable(NavTable, Generic[T]):
             obj = self.objects.get(key)
             if obj is not None:
                 rendered[key] = self.render_row(obj)
+        plains = {key: tuple(t.plain for t in cells) for key, cells in rendered.items()}
         # Rows to drop: gone objects, and rows the filter now hides.
-        for key in list(self._cells):
-            if key not in self.objects or (
-                key in rendered and not self._visible(key, tuple(t.plain for t in rendered[key]))
-            ):
-                self.remove_row(key)
-                del self._cells[key]
+        drop = [k for k in dict.fromkeys(removed) if k in self._cells and k not in self.objects]
+        drop += [k for k in rendered if k in self._cells and not self._visible(k, plains[k])]
+        if drop:
+            self._drop_rows(drop)
+            self._order = [k for k in self._order if k in self._cells]
         added = False
+        reorder, self._resort = self._resort, False
+        sort_key = self._sort_key
+        n_cols = len(self.columns_spec)
         for key, cells in rendered.items():
-            plain = tuple(t.plain for t in cells)
+            plain = plains[key]
             if not self._visible(key, plain):
                 continue
-            styles = tuple(str(c.spans) + str(c.style) for c in cells)
+            styles = tuple((c.style, *c.spans) for c in cells)
+            rank = sort_key(self.objects[key])
             if key not in self._cells:
                 self.add_row(*self._row_cells(key, cells), key=key)
+                self._count_widths(plain, +1)
                 added = True
             else:
                 old = self._cells[key]
-                old_plain, old_styles = old[: len(cells)], old[len(cells) :]
+                old_plain, old_styles = old[:n_cols], old[n_cols:]
                 row = self._row_cells(key, cells)
                 for value, i in zip(row, self._shown, strict=True):
                     if plain[i] != old_plain[i] or styles[i] != old_styles[i]:
                         self.update_cell(key, self.columns_spec[i].key, value)
+                if old_plain != plain:
+                    self._count_widths(old_plain, -1)
+                    self._count_widths(plain, +1)
+                reorder = reorder or rank != self._ranks.get(key)
             self._cells[key] = plain + styles
-        # Restore the order with one sort, only when it changed.
-        order = sorted(self._cells, key=lambda k: self.sort_key(self.objects[k]))
-        if added or order != self._order:
-            rank = {k: i for i, k in enumerate(order)}
-            self.sort(key=lambda values: rank[values[0].row_key])
-            self._order = order
+            self._ranks[key] = rank
+        # Restore the order with one sort, only when it may have changed.
+        if added or reorder:
+            order = sorted(self._cells, key=self._ranks.__getitem__)
+            if added or order != self._order:
+                position = {k: i for i, k in enumerate(order)}
+                self.sort(key=lambda values: position[values[0].row_key])
+                self._order = order
         self.fit_columns()
         if cursor_key is not None and cursor_key in self._cells:
             target = self.get_row_index(cursor_key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -107,5 +108,32 @@ def test_log_follower_close_releases_its_thread(make_container):
             follower.close()
             follower.join(timeout=5)
         wait_for(lambda: threading.active_count() <= before, timeout=5)
+    finally:
+        engine.close()
+
+
+def test_get_json_on_the_local_socket_agrees_with_docker_py_and_recovers(make_container):
+    """The lean keep-alive path the stats poller uses: same answers as docker-py, errors
+    with docker-py's status codes, and a connection the engine dropped is reopened."""
+    from dockui.engine.client import EngineHTTPError, api_path
+
+    engine = connect()
+    try:
+        assert engine.info.host.startswith("unix://")
+        assert engine.get_json("/version")["ApiVersion"] == engine.api.version()["ApiVersion"]
+        box = make_container(command=["sleep", "60"])
+        box.start()
+        path = api_path("/containers/{}/json", box.id)
+        assert engine.get_json(path)["Id"] == engine.api.inspect_container(box.id)["Id"]
+        stats = engine.get_json(
+            api_path("/containers/{}/stats", box.id), {"stream": "0", "one-shot": "1"}
+        )
+        assert stats["id"] == box.id and "memory_stats" in stats
+        with pytest.raises(EngineHTTPError) as missing:
+            engine.get_json(api_path("/containers/{}/json", "no/such container"))
+        assert missing.value.status_code == 404
+        assert "no such container" in str(missing.value).lower()
+        engine._local.conn.sock.shutdown(socket.SHUT_RDWR)  # as if the engine had restarted
+        assert engine.get_json(path)["Id"] == box.id
     finally:
         engine.close()

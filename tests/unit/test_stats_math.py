@@ -8,6 +8,7 @@ import threading
 import time
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -288,7 +289,22 @@ class FakeAPI:
 
 
 def fake_engine(api: FakeAPI, version: str = "1.41") -> Any:
-    return SimpleNamespace(api=api, info=SimpleNamespace(api_version=version))
+    """An Engine whose get_json answers /containers/ID/stats from the fake API."""
+
+    def get_json(path: str, params: dict[str, str] | None = None) -> Any:
+        _, kind, container, what = path.split("/")
+        assert (kind, what) == ("containers", "stats")
+        params = params or {}
+        kwargs: dict[str, Any] = {"stream": params.get("stream") != "0"}
+        if params.get("one-shot") == "1":
+            kwargs["one_shot"] = True
+        return api.stats(unquote(container), **kwargs)
+
+    return SimpleNamespace(
+        api=SimpleNamespace(api_version=version),
+        info=SimpleNamespace(api_version=version),
+        get_json=get_json,
+    )
 
 
 def drain(poller: StatsPoller, api: FakeAPI, expected_calls: int) -> None:
