@@ -70,30 +70,34 @@ async def run(n: int, running: int, repeat: int) -> dict[str, list[float]]:
         results.setdefault(name, []).append(ms)
 
     for _ in range(repeat):
-        objs = fleet(n, running)
-        async with Bench().run_test(size=(160, 50)) as pilot:
-            pane = pilot.app.query_one(ContainersPane)
-            table = pane.table
-            add(f"first list of {n}", timed(lambda: pane.update_objects(objs, full=True)))
-            await pilot.pause()
-            add("1 s tick, nothing young", timed(lambda: table.rerender([])))
-            add(f"30 s tick, re-render all {n}", timed(lambda: table.rerender()))
-            visible = [o.id for o in objs[:45]]
-            for k, cid in enumerate(visible):
-                pane.stats[cid] = Sample(cpu_percent=k * 0.1, mem_usage=1 << 20)
-            add("stats tick, 45 rows on screen", timed(lambda: table.rerender(visible)))
-            one = replace(objs[300], state="running", status="Up 1 second")
-            add("one container changed", timed(lambda: pane.update_objects([one])))
-            await pilot.pause()
-            victims = [o.id for o in objs[:500]]
-            batch_ms = []
-            for start in range(0, 500, 50):
-                batch = victims[start : start + 50]
-                batch_ms.append(timed(lambda b=batch: pane.update_objects([], b)))
-                await pilot.pause()
-            add("500 removed in batches of 50 (max batch)", max(batch_ms))
-            add("500 removed in batches of 50 (total)", sum(batch_ms))
+        await one_round(n, running, add)
     return results
+
+
+async def one_round(n: int, running: int, add) -> None:
+    objs = fleet(n, running)
+    async with Bench().run_test(size=(160, 50)) as pilot:
+        pane = pilot.app.query_one(ContainersPane)
+        table = pane.table
+        add(f"first list of {n}", timed(lambda: pane.update_objects(objs, full=True)))
+        await pilot.pause()
+        add("1 s tick, nothing young", timed(lambda: table.rerender([])))
+        add(f"30 s tick, re-render all {n}", timed(lambda: table.rerender()))
+        visible = [o.id for o in objs[:45]]
+        for k, cid in enumerate(visible):
+            pane.stats[cid] = Sample(cpu_percent=k * 0.1, mem_usage=1 << 20)
+        add("stats tick, 45 rows on screen", timed(lambda: table.rerender(visible)))
+        one = replace(objs[300], state="running", status="Up 1 second")
+        add("one container changed", timed(lambda: pane.update_objects([one])))
+        await pilot.pause()
+        victims = [o.id for o in objs[:500]]
+        batch_ms = []
+        for start in range(0, 500, 50):
+            batch = victims[start : start + 50]
+            batch_ms.append(timed(lambda b=batch: pane.update_objects([], b)))
+            await pilot.pause()
+        add("500 removed in batches of 50 (max batch)", max(batch_ms))
+        add("500 removed in batches of 50 (total)", sum(batch_ms))
 
 
 def main() -> None:

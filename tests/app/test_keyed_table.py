@@ -107,7 +107,7 @@ async def test_keyed_table_follows_a_random_history(seed: int) -> None:
                 table.update_objects(upserts)
                 assert cursor is None or table.selected_key == cursor
             else:
-                key_fn = (  # noqa: E731
+                key_fn = (
                     (lambda o: (-o.rank, o.name, o.id))
                     if rng.random() < 0.5
                     else (lambda o: (o.name, o.rank, o.id))
