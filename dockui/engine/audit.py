@@ -688,7 +688,7 @@ def _config_findings(
     def step_for(predicate: Callable[[str], bool]) -> str:
         for step in reversed(steps):
             if predicate(step.created_by):
-                return step.created_by
+                return step.instruction
         return ""
 
     for item in cfg.get("Env") or ():
@@ -724,6 +724,8 @@ def _config_findings(
                 instruction=step_for(lambda text, n=str(name): "LABEL" in text and n in text),
             )
         )
+    args: dict[tuple[str, str], list[int]] = {}
+    arg_what: dict[tuple[str, str], tuple[str, str]] = {}
     for index, step in enumerate(steps):
         found: set[str] = set()
         for name, value in _build_args(step.created_by):
@@ -732,16 +734,8 @@ def _config_findings(
                 continue
             what, raw = hit
             found.add(raw)
-            out.append(
-                Finding(
-                    "secret.build-arg",
-                    HIGH,
-                    f"build ARG {clean_field(name)} recorded in history step {index}",
-                    value=redact.add(raw),
-                    instruction=step.created_by,
-                    detail=f"{what}; anyone with the image can read `docker history`",
-                )
-            )
+            args.setdefault((name, raw), []).append(index)
+            arg_what.setdefault((name, raw), (what, step.instruction))
         for _, pattern, what in _TOKENS_TEXT:
             for match in pattern.finditer(step.created_by):
                 raw = match.group(1)
@@ -754,10 +748,37 @@ def _config_findings(
                         HIGH,
                         f"{what} in history step {index}",
                         value=redact.add(raw),
-                        instruction=step.created_by,
+                        instruction=step.instruction,
                     )
                 )
+    for (name, raw), indexes in args.items():
+        what, instruction = arg_what[(name, raw)]
+        where = f"step {indexes[0]}" if len(indexes) == 1 else f"steps {_ranges(indexes)}"
+        out.append(
+            Finding(
+                "secret.build-arg",
+                HIGH,
+                f"build ARG {clean_field(name)} recorded in history {where}",
+                value=redact.add(raw),
+                instruction=instruction,
+                detail=f"{what}; anyone with the image can read it in `docker history`",
+            )
+        )
     return out
+
+
+def _ranges(numbers: list[int]) -> str:
+    """[3, 4, 5, 8] -> "3-5, 8"."""
+    parts: list[str] = []
+    start = prev = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(parts)
 
 
 def _value_secret(name: str, value: str) -> tuple[str, str] | None:
