@@ -98,14 +98,15 @@ _PEM = re.compile(
     rb"-----BEGIN ((?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP |SSH2 )?PRIVATE KEY(?: BLOCK)?)-----"
 )
 # name, marker (a fast `in` pre-check), pattern, what it is
-_TOKENS: tuple[tuple[str, bytes, re.Pattern[bytes], str], ...] = (
-    ("aws", b"A", re.compile(rb"(?<![A-Z0-9])((?:AKIA|ASIA)[0-9A-Z]{16})(?![A-Z0-9])"),
-     "AWS access key id"),
-    ("github", b"gh", re.compile(rb"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36})(?![A-Za-z0-9])"),
-     "GitHub token"),
-    ("github-pat", b"github_pat_", re.compile(rb"(github_pat_[A-Za-z0-9_]{22,255})"),
+# name, markers (a fast `in` pre-check: the regex runs only where one is present), pattern, what
+_TOKENS: tuple[tuple[str, tuple[bytes, ...], re.Pattern[bytes], str], ...] = (
+    ("aws", (b"AKIA", b"ASIA"),
+     re.compile(rb"(?<![A-Z0-9])((?:AKIA|ASIA)[0-9A-Z]{16})(?![A-Z0-9])"), "AWS access key id"),
+    ("github", (b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_"),
+     re.compile(rb"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36})(?![A-Za-z0-9])"), "GitHub token"),
+    ("github-pat", (b"github_pat_",), re.compile(rb"(github_pat_[A-Za-z0-9_]{22,255})"),
      "GitHub fine-grained token"),
-    ("slack", b"xox", re.compile(rb"(xox[abposr]-[A-Za-z0-9-]{10,})"), "Slack token"),
+    ("slack", (b"xox",), re.compile(rb"(xox[abposr]-[A-Za-z0-9-]{10,})"), "Slack token"),
 )  # fmt: skip
 _TOKENS_TEXT = [(name, re.compile(p.pattern.decode()), what) for name, _, p, what in _TOKENS]
 
@@ -509,8 +510,8 @@ class _Collector:
             for hit in pending:
                 self._note_hit(source, path, hit)
             return
-        text = data.decode("utf-8", "replace") if kind != RPM_SQLITE else ""
         if kind in (DPKG, DPKG_D, APK, RPM_SQLITE, PYPI):
+            text = data.decode("utf-8", "replace") if kind != RPM_SQLITE else ""
             self.scanned.package_dbs += kind != PYPI
             try:
                 if kind == RPM_SQLITE:
@@ -561,8 +562,8 @@ class _Collector:
                 hits[-1].detail = f"{count} private keys in this file"
         if kind == SSH_KEY and not hits:
             hits.append(_Hit("secret.private-key", HIGH, f"SSH key file {base}"))
-        for _name, marker, pattern, what in _TOKENS:
-            if marker not in data:
+        for _name, markers, pattern, what in _TOKENS:
+            if not any(marker in data for marker in markers):
                 continue
             seen: set[bytes] = set()
             for match in pattern.finditer(data):
