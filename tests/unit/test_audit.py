@@ -578,3 +578,24 @@ def test_a_scanner_that_fails_gives_its_sentence(tmp_path) -> None:
     result = S.run_scanner("demo:1", path=str(tmp_path), timeout=10)
     assert result.status == S.FAILED
     assert "db does not exist" in result.message
+
+
+# -------------------------------------------------------------------------------------------
+# settings
+
+
+def test_audit_settings_are_validated() -> None:
+    from dockui import config
+
+    settings = config.loads(
+        '[audit]\nfail_on = "medium"\nignore = ["posture.no-healthcheck"]\nscanner = "none"\n'
+        "scanner_timeout = 30\n"
+    )
+    assert settings.audit == config.AuditSettings(
+        "medium", ("posture.no-healthcheck",), "none", 30.0
+    )
+    assert config.loads("").audit.fail_on == "high"
+    with pytest.raises(config.SettingsError, match=r"line 2.*must be one of high, medium, low"):
+        config.loads('[audit]\nfail_on = "critical"\n')
+    with pytest.raises(config.SettingsError, match=r"did you mean 'posture\.root'"):
+        config.loads('[audit]\nignore = ["posture.rot"]\n')
