@@ -63,6 +63,7 @@ if TYPE_CHECKING:  # features load when first used: dockui starts faster without
     from dockui.engine.run import RunResult
     from dockui.ops import Ops
     from dockui.recent import RecentBuilds
+    from dockui.screens.audit import AuditScreen
     from dockui.screens.build import BuildScreen
     from dockui.screens.layers import LayerScreen
     from dockui.screens.run import RunScreen
@@ -70,12 +71,13 @@ if TYPE_CHECKING:  # features load when first used: dockui starts faster without
 
 def binding_ids() -> set[str]:
     """Every binding id a settings file may remap (`[keys]` in config.toml)."""
+    from dockui.screens.audit import AuditScreen
     from dockui.screens.build import BuildScreen
     from dockui.screens.layers import LayerScreen
     from dockui.screens.run import RunScreen
 
     classes = [DockuiApp, ContainersPane, ImagesPane, LayersPane, ListPane, LogsPane]
-    classes += [BuildScreen, LayerScreen, RunScreen, EngineDownScreen]
+    classes += [BuildScreen, LayerScreen, RunScreen, EngineDownScreen, AuditScreen]
     ids = set()
     for cls in classes:
         for binding in cls.BINDINGS:
@@ -147,6 +149,7 @@ class DockuiApp(App[None]):
         self._stats_targets: tuple[str, ...] = ()
         self._stats_dirty: set[str] = set()
         self._analysis_cancel: dict[str, threading.Event] = {}
+        self._audit_cancel: dict[str, threading.Event] = {}
         self._history_done: float | None = None
         self.connected = False
         self._down_screen: EngineDownScreen | None = None
@@ -507,6 +510,94 @@ class DockuiApp(App[None]):
 
     def on_layer_screen_cancelled(self, message: LayerScreen.Cancelled) -> None:
         cancel = self._analysis_cancel.get(message.image_id)
+        if cancel is not None:
+            cancel.set()
+
+    # -- image audit --------------------------------------------------------------------------
+    def action_audit_image(self) -> None:
+        image = self.images_pane.table.selected
+        if image is None:
+            self.notify("No image selected.", severity="warning")
+        else:
+            self.open_audit_screen(image)
+
+    def open_audit_screen(self, image: ImageSummary) -> None:
+        """Audit the image from its export (secrets, posture, packages), then hand it to
+        trivy/grype if one is installed; both in a worker, both cancelled by Esc."""
+        from dockui.engine.audit import audit_image_stream
+        from dockui.engine.layers import AnalysisCancelled
+        from dockui.engine.scanner import run_scanner
+        from dockui.screens.audit import AuditScreen
+
+        screen = AuditScreen(image.id, image.display_name, image.size)
+        self.push_screen(screen)
+        engine = self.engine
+        if engine is None:
+            screen.call_after_refresh(screen.show_error, "not connected to the engine")
+            return
+        audit = getattr(self.settings, "audit", None)
+        cancelled = threading.Event()
+        self._audit_cancel[image.id] = cancelled
+        reference = image.tags[0] if image.tags else image.id
+
+        def work() -> None:
+            last = [0.0]
+
+            def progress(done: int) -> None:
+                now = time.monotonic()
+                if now - last[0] > 0.1:
+                    last[0] = now
+                    self.call_from_thread(screen.set_progress, done)
+
+            def scan_progress(line: str) -> None:
+                now = time.monotonic()
+                if now - last[0] > 0.2:
+                    last[0] = now
+                    self.call_from_thread(screen.set_scanner_progress, line)
+
+            try:
+                try:
+                    report = audit_image_stream(
+                        engine.export_image(image.id),
+                        image=image.display_name,
+                        image_id=image.id,
+                        progress=progress,
+                        cancel=cancelled.is_set,
+                    )
+                except AnalysisCancelled:
+                    return
+                except Exception as exc:  # the image vanished, the engine went away, a bad tar
+                    if not cancelled.is_set():
+                        self.call_from_thread(screen.show_error, describe_error(exc))
+                    return
+                ignore = tuple(getattr(audit, "ignore", ()) or ())
+                if ignore:
+                    report.findings = [f for f in report.findings if f.rule not in ignore]
+                self.call_from_thread(screen.show_report, report)
+                tool = getattr(audit, "scanner", "auto") or "auto"
+                if tool == "none":
+                    from dockui.engine.scanner import SKIPPED, ScanResult
+
+                    result = ScanResult("", SKIPPED, "scanner hand-off is off ([audit] scanner)")
+                else:
+                    result = run_scanner(
+                        reference,
+                        tool=tool,
+                        timeout=float(getattr(audit, "scanner_timeout", 300.0)),
+                        progress=scan_progress,
+                        cancel=cancelled.is_set,
+                        environ=engine.cli_env(),
+                    )
+                if not cancelled.is_set():
+                    report.scanner = result
+                    self.call_from_thread(screen.show_scanner, result)
+            finally:
+                self._audit_cancel.pop(image.id, None)
+
+        self.run_worker(work, thread=True, group="audit")
+
+    def on_audit_screen_cancelled(self, message: AuditScreen.Cancelled) -> None:
+        cancel = self._audit_cancel.get(message.image_id)
         if cancel is not None:
             cancel.set()
 
@@ -1061,6 +1152,8 @@ class DockuiApp(App[None]):
             ("Images: sort", "Cycle the image list's order", self.images_pane.action_cycle_sort),
             ("Images: analyse layers", "Files per layer, efficiency and wasted space",
              self._open_selected_layers),
+            ("Images: audit", "Secrets, root, setuid, packages, scanner hand-off (offline)",
+             self.action_audit_image),
             ("Images: build", "Build an image from a Dockerfile", self.action_build),
             ("Images: run", "Run the highlighted image", self.action_run_image),
             ("Images: remove", "Remove the highlighted image",

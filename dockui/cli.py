@@ -1,13 +1,14 @@
 """Command line: `dockui` opens the TUI; `dockui --version` prints the version;
 `dockui layers IMAGE` analyses an image's layers without the TUI (dockui/layers_cli.py);
-`dockui lint [Dockerfile]` gives Dockerfile advice (dockui/lint_cli.py)."""
+`dockui lint [Dockerfile]` gives Dockerfile advice (dockui/lint_cli.py);
+`dockui audit IMAGE` audits an image offline (dockui/audit_cli.py)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from dockui import __version__, layers_cli, lint_cli
+from dockui import __version__, audit_cli, layers_cli, lint_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     layers_cli.add_parser(commands)
     lint_cli.add_parser(commands)
+    audit_cli.add_parser(commands)
     return parser
 
 

@@ -15,6 +15,12 @@
     [stats]
     interval = 2.0               # seconds between stats samples
 
+    [audit]                      # dockui audit / the `a` key on an image
+    fail_on = "high"             # --ci fails on secrets and on findings at or above this
+    ignore = ["posture.no-healthcheck"]   # rule ids left out of the report
+    scanner = "auto"             # auto (trivy, else grype), trivy, grype or none
+    scanner_timeout = 300.0      # seconds before the scanner is stopped
+
     [contexts.production]        # per docker context / host (for the hosts feature)
     read_only = true
     colour = "red"
@@ -77,6 +83,14 @@ class StatsSettings:
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    fail_on: str = "high"
+    ignore: tuple[str, ...] = ()
+    scanner: str = "auto"
+    scanner_timeout: float = 300.0
+
+
+@dataclass(frozen=True)
 class ContextSettings:
     read_only: bool = False
     colour: str | None = None
@@ -89,6 +103,7 @@ class Settings:
     logs: LogSettings = field(default_factory=LogSettings)
     ui: UISettings = field(default_factory=UISettings)
     stats: StatsSettings = field(default_factory=StatsSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
     contexts: Mapping[str, ContextSettings] = field(default_factory=dict)
     path: Path | None = None  # the file these came from (None: defaults only)
 
@@ -118,7 +133,7 @@ class SettingsError(Exception):
 
 
 # -- validation rules ------------------------------------------------------------------------------
-_SECTIONS = {"keys", "logs", "ui", "stats", "contexts"}
+_SECTIONS = {"keys", "logs", "ui", "stats", "audit", "contexts"}
 _MODIFIERS = {"ctrl", "shift", "alt", "meta", "super", "hyper"}
 _KEY_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})|[a-z][a-z0-9_ -]*")
@@ -241,6 +256,7 @@ class _Validator:
             logs=self.section(("logs",), data.get("logs", {}), LogSettings),
             ui=self.section(("ui",), data.get("ui", {}), UISettings),
             stats=self.section(("stats",), data.get("stats", {}), StatsSettings),
+            audit=self.section(("audit",), data.get("audit", {}), AuditSettings),
             contexts=self.contexts(data.get("contexts", {})),
             path=self.path,
         )
@@ -303,6 +319,12 @@ class _Validator:
             value = float(value)
         if kind is str and not isinstance(value, str):
             raise self.fail(where, f"{dotted} must be a string, not {_type(value)}")
+        if kind is tuple:
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise self.fail(where, f"{dotted} must be a list of strings, not {_type(value)}")
+            value = tuple(value)
         problem = check(value) if check else None
         if problem:
             raise self.fail(where, f"{dotted} {problem}")
@@ -330,6 +352,21 @@ def _colour(value: str) -> str | None:
     return f'must be a colour name or #rrggbb, not "{value}"'
 
 
+def _one_of(value: str, choices: tuple[str, ...]) -> str | None:
+    return None if value in choices else f'must be one of {", ".join(choices)}, not "{value}"'
+
+
+def _audit_rules(value: tuple[str, ...]) -> str | None:
+    from dockui.engine.audit import RULES  # no Textual there
+
+    for rule in value:
+        if rule not in RULES:
+            close = difflib.get_close_matches(rule, list(RULES), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            return f'names an unknown rule "{rule}"{hint}; known: {", ".join(RULES)}'
+    return None
+
+
 def _not_empty(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
@@ -339,6 +376,10 @@ _RULES: dict[tuple[str, str], tuple[type, Any]] = {
     ("LogSettings", "max_lines"): (int, _at_least(100)),
     ("UISettings", "theme"): (str, _not_empty),
     ("StatsSettings", "interval"): (float, _at_least(0.5)),
+    ("AuditSettings", "fail_on"): (str, lambda v: _one_of(v, ("high", "medium", "low"))),
+    ("AuditSettings", "ignore"): (tuple, lambda v: _audit_rules(v)),
+    ("AuditSettings", "scanner"): (str, lambda v: _one_of(v, ("auto", "trivy", "grype", "none"))),
+    ("AuditSettings", "scanner_timeout"): (float, _at_least(1)),
     ("ContextSettings", "read_only"): (bool, None),
     ("ContextSettings", "colour"): (str, _colour),
     ("ContextSettings", "label"): (str, None),
@@ -451,6 +492,12 @@ EXAMPLE = """\
 
 [stats]
 # interval = 2.0      # seconds between stats samples
+
+[audit]
+# fail_on = "high"    # `dockui audit --ci` fails on secrets and on findings at/above this
+# ignore = ["posture.no-healthcheck"]   # rule ids left out (see `dockui audit --help`)
+# scanner = "auto"    # auto (trivy, else grype), trivy, grype or none
+# scanner_timeout = 300.0
 
 # [contexts.production]
 # read_only = true

@@ -33,7 +33,7 @@ import tarfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from dockui.engine.models import clean_instruction
 
@@ -61,6 +61,21 @@ JSON_LIMIT = 1 << 20  # configs, manifests and indexes are a few KB; never buffe
 READ_BLOCK = 256 * 1024  # content is fingerprinted in blocks of this size, then dropped
 PROGRESS_STEP = 1 << 20
 STREAM_BUFFER = 256 * 1024  # tarfile reads 10 KB at a time by default: too many calls
+
+
+class ContentReader(Protocol):
+    """Hands the contents of selected files to a caller as the layers stream past (the
+    image audit reads package databases and small text files this way). The layer
+    analysis passes none: it stays on the headers-only path.
+
+    `wants(entry)` is asked for every regular file: how many bytes of it to read (0: none).
+    `take(source, entry, data, truncated)` then gets those bytes; `source` is the layer's
+    path inside the export (layers are put in order only at the end). Nothing is kept.
+    """
+
+    def wants(self, entry: LayerEntry) -> int: ...
+
+    def take(self, source: str, entry: LayerEntry, data: bytes, truncated: bool) -> None: ...
 
 
 class LayerAnalysisError(Exception):
@@ -173,13 +188,19 @@ def _fingerprint(stream: BinaryIO | None) -> int:
 
 
 def read_layer_tar(
-    fileobj: BinaryIO, compression: str = "none", *, hash_contents: bool = True
+    fileobj: BinaryIO,
+    compression: str = "none",
+    *,
+    hash_contents: bool = True,
+    contents: ContentReader | None = None,
+    source: str = "",
 ) -> tuple[tuple[LayerEntry, ...], int]:
     """Read one layer tar from a stream: its entries and its size as dive counts it.
 
     `compression` is "none", "gzip" or "zstd". Headers only are kept; with `hash_contents`
     each regular file's content is CRC'd block by block on the way past (in stream mode the
-    bytes must be read through anyway, so this costs little) and dropped.
+    bytes must be read through anyway, so this costs little) and dropped. With `contents`,
+    the files it wants are read (up to the size it asks for) and handed to it.
     """
     if compression == "gzip":
         # Not tarfile's own "r|gz": it inflates each 10 KB read without a cap, so a layer of
@@ -199,6 +220,16 @@ def read_layer_tar(
                     continue
                 size += info.size
                 entry = _entry_from_header(info, path)
+                if contents is not None and entry.kind == FILE:
+                    want = contents.wants(entry)
+                    if want > 0:
+                        data, checksum = _read_selected(tar.extractfile(info), want, hash_contents)
+                        contents.take(source, entry, data, len(data) < entry.size)
+                        if hash_contents:
+                            checksums[path] = checksum
+                            entry = _replace(entry, checksum=checksum)
+                        entries.append(entry)
+                        continue
                 if entry.kind == FILE and hash_contents:
                     checksum = _fingerprint(tar.extractfile(info))
                     checksums[path] = checksum
@@ -211,6 +242,18 @@ def read_layer_tar(
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         raise LayerAnalysisError(f"unreadable layer tar: {exc}") from exc
     return tuple(entries), size
+
+
+def _read_selected(stream: BinaryIO | None, limit: int, hash_rest: bool) -> tuple[bytes, int]:
+    """The first `limit` bytes of a member, and (with `hash_rest`) the CRC of all of it."""
+    if stream is None:
+        return b"", 0
+    data = _read_exact(stream, limit)
+    checksum = zlib.crc32(data) if hash_rest else 0
+    if hash_rest:
+        while block := stream.read(READ_BLOCK):
+            checksum = zlib.crc32(block, checksum)
+    return data, checksum
 
 
 def _replace(entry: LayerEntry, **changes: Any) -> LayerEntry:
@@ -358,11 +401,13 @@ def read_image_export(
     progress: Callable[[int], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     hash_contents: bool = True,
+    contents: ContentReader | None = None,
 ) -> ImageExport:
     """Parse an image export from chunks (`APIClient.get_image(name)`) or a binary file.
 
     `progress(bytes_read)` is called about every megabyte; `cancel()` returning True stops
-    the work with AnalysisCancelled. Blocking: run it in a worker thread.
+    the work with AnalysisCancelled. `contents` gets the files it selects (see
+    ContentReader); without it only headers are read. Blocking: run it in a worker thread.
     """
     if hasattr(source, "read"):
         stream: Any = _ChunkStream(iter(lambda: source.read(1 << 16), b""), progress, cancel)  # type: ignore[union-attr]
@@ -388,7 +433,7 @@ def read_image_export(
                     ):
                         documents[name] = _read_member(outer, member)
                     continue
-                layer = _read_layer_member(outer, member, name, documents, hash_contents)
+                layer = _read_layer_member(outer, member, name, documents, hash_contents, contents)
                 if layer is not None:
                     layers[name] = layer
     except AnalysisCancelled:
@@ -409,6 +454,7 @@ def _read_layer_member(
     name: str,
     documents: dict[str, bytes],
     hash_contents: bool,
+    contents: ContentReader | None = None,
 ) -> LayerTar | None:
     raw = outer.extractfile(member)
     if raw is None:
@@ -427,6 +473,8 @@ def _read_layer_member(
             _Prefixed(head, raw),  # type: ignore[arg-type]
             compression,
             hash_contents=hash_contents,
+            contents=contents,
+            source=name,
         )
     except AnalysisCancelled:
         raise

@@ -54,11 +54,20 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("(cursor)", "Layers show the highlighted image"),
             ("Enter", "layer analysis: files, waste"),
+            ("a", "audit: secrets, root, setuid, packages, scanner (offline)"),
             ("b / B", "build dialog / repeat the last build"),
             ("R", "run dialog"),
             ("d / D", "remove / force remove (asks first)"),
             ("t", "tag"),
             ("P", "prune dangling images (says what it frees first)"),
+        ],
+    ),
+    (
+        "Audit screen",
+        [
+            ("1 / 2 / 3", "findings / inventory / scanner"),
+            ("/", "filter the packages (regex)"),
+            ("Esc", "back (cancels a running audit or scanner)"),
         ],
     ),
     (

@@ -345,6 +345,7 @@ class ImagesPane(ListPane):
             "D", "app.image_remove(True)", "Force remove", id="images.force_remove", show=False
         ),
         Binding("t", "app.image_tag", "Tag", id="images.tag"),
+        Binding("a", "app.audit_image", "Audit", id="images.audit"),
         Binding("P", "app.image_prune", "Prune dangling", id="images.prune", show=False),
     ]
     sort_modes = [
