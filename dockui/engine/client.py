@@ -40,7 +40,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode, urlparse
+from urllib.parse import urlencode, urlparse
 
 import docker
 import requests.adapters
@@ -428,11 +428,6 @@ class _UnixConnection(http.client.HTTPConnection):
             sock.close()
             raise
         self.sock = sock
-
-
-def api_path(template: str, *args: str) -> str:
-    """`/containers/{}/stats` with each argument quoted as one path segment."""
-    return template.format(*(quote(a, safe="") for a in args))
 
 
 def _has_errno(exc: BaseException, code: int) -> bool:

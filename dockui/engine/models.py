@@ -11,6 +11,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from dockui.engine.text import clean_field
 
@@ -365,3 +366,8 @@ class EngineInfo:
     @property
     def label(self) -> str:
         return f"Docker {self.server_version} (API {self.api_version})"
+
+
+def api_path(template: str, *args: str) -> str:
+    """`/containers/{}/stats` with each argument quoted as one path segment."""
+    return template.format(*(quote(a, safe="") for a in args))

@@ -28,8 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dockui.engine.client import api_path
-from dockui.engine.models import parse_rfc3339
+from dockui.engine.models import api_path, parse_rfc3339
 from dockui.engine.text import clean_field
 
 if TYPE_CHECKING:

@@ -115,7 +115,8 @@ def test_log_follower_close_releases_its_thread(make_container):
 def test_get_json_on_the_local_socket_agrees_with_docker_py_and_recovers(make_container):
     """The lean keep-alive path the stats poller uses: same answers as docker-py, errors
     with docker-py's status codes, and a connection the engine dropped is reopened."""
-    from dockui.engine.client import EngineHTTPError, api_path
+    from dockui.engine.client import EngineHTTPError
+    from dockui.engine.models import api_path
 
     engine = connect()
     try:
