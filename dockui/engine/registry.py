@@ -467,7 +467,7 @@ def explain_registry_error(
         or "name unknown" in lowered
         or "repository does not exist" in lowered
     ):
-        what = f"{reference} is not in {registry}" if reference else f"{registry} has no such"
+        what = f"{reference} is not in {registry}" if reference else f"nothing there in {registry}"
         return (
             f"Not found: {what} (manifest unknown: no such repository or tag; check the "
             "name and the tag)."
