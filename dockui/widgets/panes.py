@@ -346,6 +346,9 @@ class ImagesPane(ListPane):
         ),
         Binding("t", "app.image_tag", "Tag", id="images.tag"),
         Binding("P", "app.image_prune", "Prune dangling", id="images.prune", show=False),
+        Binding("p", "app.image_push", "Push", id="images.push"),
+        Binding("l", "app.image_pull", "Pull", id="images.pull", show=False),
+        Binding("L", "app.registry_login", "Registry login", id="images.login", show=False),
     ]
     sort_modes = [
         ("name", _image_by_name),
