@@ -81,7 +81,7 @@ class TransferScreen(Screen[None]):
         self.running = True
         self.cancelling = False
         self.result: TransferDone | TransferFailed | TransferCancelled | None = None
-        self.layers: dict[str, LayerProgress] = {}
+        self.layer_states: dict[str, LayerProgress] = {}
         self.last_status = ""
         self.status = Static("", id="transfer-status")
         self.table: DataTable[Text] = DataTable(cursor_type="row", id="transfer-layers")
@@ -139,8 +139,8 @@ class TransferScreen(Screen[None]):
             self.status.update(self._summary())
 
     def _layer(self, layer: LayerProgress) -> None:
-        known = layer.id in self.layers
-        self.layers[layer.id] = layer
+        known = layer.id in self.layer_states
+        self.layer_states[layer.id] = layer
         status = Text(layer.status, style=PHASE_STYLE.get(layer.phase, ""))
         cells = (Text(layer.id, style="dim"), bar(layer), Text(layer_bytes(layer)), status)
         if not known:
@@ -150,13 +150,12 @@ class TransferScreen(Screen[None]):
             self.table.update_cell(layer.id, column, value)
 
     def _summary(self) -> Text:
-        done = sum(1 for layer in self.layers.values() if layer.done)
-        moved = sum(
-            layer.current or 0 for layer in self.layers.values() if layer.phase != "extracting"
-        )
+        layers = self.layer_states.values()
+        done = sum(1 for layer in layers if layer.done)
+        moved = sum(layer.current or 0 for layer in layers if layer.phase != "extracting")
         text = Text(f"{self.verb} {self.reference}", style="bold")
-        if self.layers:
-            text.append(f" · {done} of {len(self.layers)} layers done")
+        if self.layer_states:
+            text.append(f" · {done} of {len(self.layer_states)} layers done")
         if moved:
             text.append(f" · {fmt.size(moved)} {'sent' if self.kind == 'push' else 'received'}")
         if self.last_status:
