@@ -57,9 +57,10 @@ def bar(layer: LayerProgress, width: int = BAR_WIDTH) -> Text:
     return text
 
 
-def layer_bytes(layer: LayerProgress) -> str:
+def layer_bytes(layer: LayerProgress, size: int | None = None) -> str:
+    """`1.2 MB / 3.1 MB` while moving; the layer's size (when seen) once it is done."""
     if layer.current is None:
-        return ""
+        return fmt.size(size) if size and layer.done else ""
     if layer.total and layer.current <= layer.total:
         return f"{fmt.size(layer.current)} / {fmt.size(layer.total)}"
     return fmt.size(layer.current)
@@ -82,6 +83,7 @@ class TransferScreen(Screen[None]):
         self.cancelling = False
         self.result: TransferDone | TransferFailed | TransferCancelled | None = None
         self.layer_states: dict[str, LayerProgress] = {}
+        self.sizes: dict[str, int] = {}  # bytes seen per layer (the done events carry none)
         self.last_status = ""
         self.status = Static("", id="transfer-status")
         self.table: DataTable[Text] = DataTable(cursor_type="row", id="transfer-layers")
@@ -141,8 +143,14 @@ class TransferScreen(Screen[None]):
     def _layer(self, layer: LayerProgress) -> None:
         known = layer.id in self.layer_states
         self.layer_states[layer.id] = layer
+        if layer.phase != "extracting":
+            seen = layer.total if layer.total and layer.total >= (layer.current or 0) else None
+            seen = seen or layer.current
+            if seen:
+                self.sizes[layer.id] = max(seen, self.sizes.get(layer.id, 0))
         status = Text(layer.status, style=PHASE_STYLE.get(layer.phase, ""))
-        cells = (Text(layer.id, style="dim"), bar(layer), Text(layer_bytes(layer)), status)
+        size = self.sizes.get(layer.id)
+        cells = (Text(layer.id, style="dim"), bar(layer), Text(layer_bytes(layer, size)), status)
         if not known:
             self.table.add_row(*cells, key=layer.id)
             return
