@@ -72,6 +72,7 @@ if TYPE_CHECKING:  # features load when first used: dockui starts faster without
 def binding_ids() -> set[str]:
     """Every binding id a settings file may remap (`[keys]` in config.toml)."""
     from dockui.screens.build import BuildScreen
+    from dockui.screens.catalog import CatalogScreen
     from dockui.screens.layers import LayerScreen
     from dockui.screens.login import LoginScreen
     from dockui.screens.run import RunScreen
@@ -79,7 +80,7 @@ def binding_ids() -> set[str]:
 
     classes = [DockuiApp, ContainersPane, ImagesPane, LayersPane, ListPane, LogsPane]
     classes += [BuildScreen, LayerScreen, RunScreen, EngineDownScreen]
-    classes += [TransferScreen, LoginScreen]
+    classes += [TransferScreen, LoginScreen, CatalogScreen]
     ids = set()
     for cls in classes:
         for binding in cls.BINDINGS:
@@ -911,6 +912,13 @@ class DockuiApp(App[None]):
         registry = registry_of(push_default(tuple(image.tags))) if image is not None else ""
         self.registry_ops.open_login(registry)
 
+    def action_registry_browse(self) -> None:
+        from dockui.registry_ops import push_default, registry_of
+
+        image = self.images_pane.table.selected
+        registry = registry_of(push_default(tuple(image.tags))) if image is not None else ""
+        self.registry_ops.browse(registry)
+
     @property
     def registry_ops(self) -> RegistryOps:
         if self._registry_ops is None:
@@ -1111,6 +1119,8 @@ class DockuiApp(App[None]):
              self.action_image_pull),
             ("Registry: log in", "Log in to a registry (stored like docker login)",
              self.action_registry_login),
+            ("Registry: browse", "Repositories and tags a registry holds; Enter pulls",
+             self.action_registry_browse),
             ("Containers: inspect", "Overview, JSON, env, mounts, health, processes, stats",
              self.action_inspect),
             ("Containers: shell", "A shell inside the highlighted container",

@@ -208,6 +208,72 @@ class RegistryOps:
         for transfer in list(self.transfers):
             transfer.cancel()
 
+    # -- what a registry holds ------------------------------------------------------------------
+    def browse(self, registry: str = "") -> None:
+        """Ask for a registry (the last one used offered), then list its repositories and
+        tags (Registry API v2, with the stored login); Enter on a tag pulls it."""
+        from dockui.engine.registry import validate_registry
+
+        registry = registry or self.last_registry
+        if registry == "docker.io":
+            registry = ""  # Docker Hub has no catalog
+
+        def answered(text: str | None) -> None:
+            if text:
+                self._load_catalog(text)
+
+        self.app.push_screen(
+            PromptScreen(
+                "Browse registry",
+                registry,
+                placeholder="host[:port], e.g. localhost:5000",
+                hint="Enter lists its repositories and tags · Esc cancels",
+                check=validate_registry,
+            ),
+            answered,
+        )
+
+    def _load_catalog(self, text: str, limit: int = 200) -> None:
+        from dockui.engine.registry import list_repositories, list_tags, normalize_registry
+
+        try:
+            host = normalize_registry(text)
+        except InvalidReference as exc:
+            self._note(str(exc), "error")
+            return
+        self._note(f"Reading the catalog of {host} …", timeout=2)
+
+        def go() -> None:
+            try:
+                repositories = list_repositories(host)
+            except RegistryError as exc:
+                self._back(self._note, str(exc), "error", 8)
+                return
+            except Exception as exc:
+                self._back(self._note, f"Cannot list {host}: {type(exc).__name__}", "error")
+                return
+            rows: list[tuple[str, list[str]]] = []
+            for repo in repositories[:limit]:
+                try:
+                    rows.append((repo, list_tags(host, repo)))
+                except Exception:
+                    rows.append((repo, []))
+            note = ""
+            if len(repositories) > limit:
+                note = f"Only the first {limit} of {len(repositories)} repositories are shown."
+            self.last_registry = host
+            self._back(self._show_catalog, host, rows, note)
+
+        self.app.run_worker(go, thread=True, group="registry-catalog", exit_on_error=False)
+
+    def _show_catalog(self, host: str, rows: list[tuple[str, list[str]]], note: str) -> None:
+        from dockui.screens.catalog import CatalogScreen
+
+        def pull(reference: str) -> None:
+            self.start("pull", reference)
+
+        self.app.push_screen(CatalogScreen(host, rows, on_pull=pull, note=note))
+
     # -- login --------------------------------------------------------------------------------
     def open_login(self, registry: str = "") -> None:
         """The login form, for `registry` (else the last one used)."""

@@ -62,6 +62,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("p", "push to a registry: pick a tag, or type a new name to tag it first"),
             ("l", "pull an image by reference (registry:port/repository:tag)"),
             ("L", "log in to a registry (stored like docker login)"),
+            ("C", "browse a registry's repositories and tags; Enter pulls"),
         ],
     ),
     (

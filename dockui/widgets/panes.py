@@ -349,6 +349,7 @@ class ImagesPane(ListPane):
         Binding("p", "app.image_push", "Push", id="images.push"),
         Binding("l", "app.image_pull", "Pull", id="images.pull", show=False),
         Binding("L", "app.registry_login", "Registry login", id="images.login", show=False),
+        Binding("C", "app.registry_browse", "Registry catalog", id="images.catalog", show=False),
     ]
     sort_modes = [
         ("name", _image_by_name),

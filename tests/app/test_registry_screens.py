@@ -172,3 +172,39 @@ async def test_read_only_refuses_push_and_pull(docker_client):
         assert any("Pushing an image is disabled" in n for n in said)
         assert any("Pulling an image is disabled" in n for n in said)
         assert app.registry_ops.start("push", "127.0.0.1:1/x:1") is None
+
+
+async def test_browse_an_auth_registry_and_pull_from_its_catalog(
+    auth_registry, docker_config, docker_client, tags_to_remove
+):
+    from dockui.engine.client import connect
+    from dockui.engine.registry import Transfer, login
+    from dockui.screens.catalog import CatalogScreen
+
+    remote = f"{auth_registry.host}/dockui-test/listed:{uuid.uuid4().hex[:6]}"
+    image = build_image(docker_client, f"FROM {BASE_IMAGE}\nRUN echo listed > /l\n", {}, remote)
+    tags_to_remove.append(remote)
+    engine = connect()
+    try:
+        login(engine, auth_registry.host, auth_registry.username, auth_registry.password)
+        assert isinstance(Transfer(engine, "push", remote).run(), TransferDone)
+    finally:
+        engine.close()
+    docker_client.images.remove(remote)
+    app = DockuiApp()
+    async with app.run_test(size=(130, 40)) as pilot:
+        await until(pilot, lambda: app.connected, timeout=10)
+        app.images_pane.focus()
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, PromptScreen))
+        app.screen.input.value = ""
+        await pilot.press(*auth_registry.host, "enter")
+        await until(pilot, lambda: isinstance(app.screen, CatalogScreen), timeout=10)
+        catalog = app.screen
+        assert catalog.selected == remote  # the stored login was used for the catalog
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TransferScreen), timeout=10)
+        pulled = app.screen
+        await until(pilot, lambda: pulled.result is not None, timeout=60)
+        assert isinstance(pulled.result, TransferDone), pulled.result
+        assert pulled.result.image_id == image.id
