@@ -70,6 +70,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("Esc", "cancel a running push or pull; close when done"),
             ("c", "copy the digest"),
+            ("Enter (catalog)", "pull the highlighted repository:tag"),
         ],
     ),
     (

@@ -306,3 +306,25 @@ elif op == "erase":
     assert json.loads(store_file.read_text())["127.0.0.1:5000"] == ["carol", "hunter2"]
     found = credentials_for("127.0.0.1:5000", path=str(path))
     assert found and found["username"] == "carol" and found["password"] == "hunter2"
+
+
+# -- keys -----------------------------------------------------------------------------------------
+def test_registry_bindings_have_ids_a_settings_file_can_remap(tmp_path: Path) -> None:
+    from dockui.app import binding_ids
+    from dockui.config import keymap, loads
+
+    ids = binding_ids()
+    ours = {"images.push", "images.pull", "images.login", "images.catalog"}
+    ours |= {"transfer.back", "transfer.copy", "login.submit", "login.cancel"}
+    ours |= {"catalog.pull", "catalog.close"}
+    assert ours <= ids
+    settings = loads(
+        '[keys]\n"images.push" = "U"\n"images.pull" = ["ctrl+l", "F"]\n', known_bindings=ids
+    )
+    assert keymap(settings) == {"images.push": "U", "images.pull": "ctrl+l,F"}
+
+
+def test_the_audit_key_stays_free_in_the_images_pane() -> None:
+    from dockui.widgets.panes import ImagesPane
+
+    assert "a" not in {b.key for b in ImagesPane.BINDINGS}
