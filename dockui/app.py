@@ -63,6 +63,7 @@ if TYPE_CHECKING:  # features load when first used: dockui starts faster without
     from dockui.engine.run import RunResult
     from dockui.ops import Ops
     from dockui.recent import RecentBuilds
+    from dockui.registry_ops import RegistryOps
     from dockui.screens.audit import AuditScreen
     from dockui.screens.build import BuildScreen
     from dockui.screens.layers import LayerScreen
@@ -73,11 +74,15 @@ def binding_ids() -> set[str]:
     """Every binding id a settings file may remap (`[keys]` in config.toml)."""
     from dockui.screens.audit import AuditScreen
     from dockui.screens.build import BuildScreen
+    from dockui.screens.catalog import CatalogScreen
     from dockui.screens.layers import LayerScreen
+    from dockui.screens.login import LoginScreen
     from dockui.screens.run import RunScreen
+    from dockui.screens.transfer import TransferScreen
 
     classes = [DockuiApp, ContainersPane, ImagesPane, LayersPane, ListPane, LogsPane]
     classes += [BuildScreen, LayerScreen, RunScreen, EngineDownScreen, AuditScreen]
+    classes += [TransferScreen, LoginScreen, CatalogScreen]
     ids = set()
     for cls in classes:
         for binding in cls.BINDINGS:
@@ -146,6 +151,7 @@ class DockuiApp(App[None]):
         self._select_when_seen: str | None = None
         self._stats = None
         self._ops: Ops | None = None
+        self._registry_ops: RegistryOps | None = None
         self._stats_targets: tuple[str, ...] = ()
         self._stats_dirty: set[str] = set()
         self._analysis_cancel: dict[str, threading.Event] = {}
@@ -224,6 +230,8 @@ class DockuiApp(App[None]):
 
     def on_unmount(self) -> None:
         self.log_session.close()
+        if self._registry_ops is not None:
+            self._registry_ops.cancel_all()
         if self._stats is not None:
             self._stats.close(timeout=0)
         if self.watcher:
@@ -972,6 +980,44 @@ class DockuiApp(App[None]):
     def action_image_prune(self) -> None:
         self.ops.prune_dangling_images()
 
+    def action_image_push(self) -> None:
+        if self._refuse_if_read_only("Pushing an image"):
+            return
+        image = self._selected_image()
+        if image is not None:
+            self.registry_ops.push_image(image)
+
+    def action_image_pull(self) -> None:
+        if self._refuse_if_read_only("Pulling an image"):
+            return
+        from dockui.registry_ops import push_default, registry_of
+
+        image = self.images_pane.table.selected
+        start = push_default(tuple(image.tags)) if image is not None else ""
+        self.registry_ops.pull_image(start if registry_of(start) else "")
+
+    def action_registry_login(self) -> None:
+        from dockui.registry_ops import push_default, registry_of
+
+        image = self.images_pane.table.selected
+        registry = registry_of(push_default(tuple(image.tags))) if image is not None else ""
+        self.registry_ops.open_login(registry)
+
+    def action_registry_browse(self) -> None:
+        from dockui.registry_ops import push_default, registry_of
+
+        image = self.images_pane.table.selected
+        registry = registry_of(push_default(tuple(image.tags))) if image is not None else ""
+        self.registry_ops.browse(registry)
+
+    @property
+    def registry_ops(self) -> RegistryOps:
+        if self._registry_ops is None:
+            from dockui.registry_ops import RegistryOps
+
+            self._registry_ops = RegistryOps(self)
+        return self._registry_ops
+
     def action_housekeeping(self) -> None:
         self.ops.open_housekeeping()
 
@@ -1160,6 +1206,14 @@ class DockuiApp(App[None]):
              lambda: self.action_image_remove(False)),
             ("Images: tag", "Tag the highlighted image", self.action_image_tag),
             ("Images: prune dangling", "Remove untagged images", self.action_image_prune),
+            ("Images: push", "Push the highlighted image to a registry, with progress",
+             self.action_image_push),
+            ("Images: pull", "Pull an image by reference, with progress",
+             self.action_image_pull),
+            ("Registry: log in", "Log in to a registry (stored like docker login)",
+             self.action_registry_login),
+            ("Registry: browse", "Repositories and tags a registry holds; Enter pulls",
+             self.action_registry_browse),
             ("Containers: inspect", "Overview, JSON, env, mounts, health, processes, stats",
              self.action_inspect),
             ("Containers: shell", "A shell inside the highlighted container",

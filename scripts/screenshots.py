@@ -115,14 +115,19 @@ done
 MIGRATE_DOCKERFILE = """\
 FROM dockui-test/busybox:latest
 ENV DATABASE_URL=postgres://shop@db:5432/shop
+ARG DB_PASSWORD=demo-not-a-real-password
 WORKDIR /migrations
-COPY 0041_add_carts.sql 0042_add_invoices.sql ./
+COPY .env 0041_add_carts.sql 0042_add_invoices.sql ./
+RUN echo "migrations for $DB_PASSWORD" > /dev/null && rm .env
 RUN dd if=/dev/urandom of=/migrations/seed.dump bs=1024 count=1024 2>/dev/null
 LABEL org.opencontainers.image.title="shop-migrate" dockui.demo="1"
 CMD ["sh", "-c", "ls /migrations/*.sql"]
 """
 
 MIGRATE_FILES = {
+    # A mistake the audit screenshot shows: a credentials file deleted in a later layer
+    # is still shipped in the layer that copied it (AWS's documented example key).
+    ".env": "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nDB_PASSWORD=demo-not-a-real-password\n",
     "0041_add_carts.sql": "CREATE TABLE carts (id serial primary key);\n",
     "0042_add_invoices.sql": "CREATE TABLE invoices (id serial primary key);\n",
 }
@@ -408,6 +413,24 @@ async def shoot_main(demo: Demo) -> list[Path]:
         )
         await pilot.pause(1.5)
         shots.append(save(app, "inspect.svg"))
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+
+        # The audit of shop/migrate:0.42: a deleted .env still shipped, a build ARG, root.
+        app.images_pane.table.focus()
+        app.images_pane.table.select_key(demo.images["shop/migrate:0.42"])
+        await pilot.press("a")
+        await wait_until(
+            pilot,
+            lambda: (
+                type(app.screen).__name__ == "AuditScreen"
+                and getattr(app.screen, "report", None) is not None
+            ),
+            "the audit",
+            60,
+        )
+        await pilot.pause(1.0)
+        shots.append(save(app, "audit.svg"))
         await pilot.press("escape")
 
     app = DockuiApp()

@@ -60,6 +60,18 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("d / D", "remove / force remove (asks first)"),
             ("t", "tag"),
             ("P", "prune dangling images (says what it frees first)"),
+            ("p", "push to a registry: pick a tag, or type a new name to tag it first"),
+            ("l", "pull an image by reference (registry:port/repository:tag)"),
+            ("L", "log in to a registry (stored like docker login)"),
+            ("C", "browse a registry's repositories and tags; Enter pulls"),
+        ],
+    ),
+    (
+        "Push / pull progress",
+        [
+            ("Esc", "cancel a running push or pull; close when done"),
+            ("c", "copy the digest"),
+            ("Enter (catalog)", "pull the highlighted repository:tag"),
         ],
     ),
     (

@@ -347,6 +347,10 @@ class ImagesPane(ListPane):
         Binding("t", "app.image_tag", "Tag", id="images.tag"),
         Binding("a", "app.audit_image", "Audit", id="images.audit"),
         Binding("P", "app.image_prune", "Prune dangling", id="images.prune", show=False),
+        Binding("p", "app.image_push", "Push", id="images.push"),
+        Binding("l", "app.image_pull", "Pull", id="images.pull", show=False),
+        Binding("L", "app.registry_login", "Registry login", id="images.login", show=False),
+        Binding("C", "app.registry_browse", "Registry catalog", id="images.catalog", show=False),
     ]
     sort_modes = [
         ("name", _image_by_name),
