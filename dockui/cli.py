@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     from dockui.app import DockuiApp, binding_ids  # import Textual only when the TUI runs
 
     try:
-        settings = config.load(args.config, known_bindings=binding_ids())
+        settings = config.load(args.config, known_bindings=binding_ids)
     except config.SettingsError as exc:
         print(f"dockui: bad settings: {exc}", file=sys.stderr)
         return 2

@@ -39,7 +39,7 @@ import difflib
 import os
 import re
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -181,10 +181,11 @@ def _is_character_name(name: str) -> bool:
     return True
 
 
+KnownBindings = Collection[str] | Callable[[], Collection[str]] | None
+
+
 # -- loading ---------------------------------------------------------------------------------
-def load(
-    path: Path | str | None = None, *, known_bindings: Collection[str] | None = None
-) -> Settings:
+def load(path: Path | str | None = None, *, known_bindings: KnownBindings = None) -> Settings:
     """Read and validate the settings file (default: `default_path()`). A missing file gives
     the defaults. `known_bindings` (the app's binding ids), when given, makes an unknown id
     in `[keys]` an error instead of a silently ignored line."""
@@ -208,7 +209,7 @@ _TOML_END = re.compile(r"\s*\(at end of document\)\s*$")
 
 
 def loads(
-    text: str, path: Path | str = "<settings>", *, known_bindings: Collection[str] | None = None
+    text: str, path: Path | str = "<settings>", *, known_bindings: KnownBindings = None
 ) -> Settings:
     """Validate settings from TOML text; `path` is only used in error messages."""
     file = Path(path)
@@ -229,10 +230,22 @@ def loads(
 
 
 class _Validator:
-    def __init__(self, text: str, path: Path, known_bindings: Collection[str] | None) -> None:
+    def __init__(self, text: str, path: Path, known_bindings: KnownBindings) -> None:
         self.text = text
         self.path = path
-        self.known_bindings = set(known_bindings) if known_bindings is not None else None
+        # A callable is asked only when the file remaps keys: knowing every binding id
+        # imports every screen, which a plain start should not pay for (~0.1 s).
+        self._known = known_bindings
+        self._known_set: set[str] | None = None
+
+    @property
+    def known_bindings(self) -> set[str] | None:
+        if self._known is None:
+            return None
+        if self._known_set is None:
+            known = self._known() if callable(self._known) else self._known
+            self._known_set = set(known)
+        return self._known_set
 
     def fail(self, where: tuple[str, ...], problem: str) -> SettingsError:
         return SettingsError(self.path, problem, find_line(self.text, where))
