@@ -6,12 +6,45 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
-from dockui import __version__, audit_cli, layers_cli, lint_cli
+from dockui import __version__
+
+# Subcommands: module, one-line help. Their modules (Dockerfile parser, lint rules, layer
+# and audit readers) load only when their command runs: opening the TUI does not pay for them.
+COMMANDS = {
+    "layers": (
+        "dockui.layers_cli",
+        "analyse an image's layers (sizes, efficiency, wasted files); --json, --ci",
+    ),
+    "lint": ("dockui.lint_cli", "check a Dockerfile for best practices; --json, exit code for CI"),
+    "audit": (
+        "dockui.audit_cli",
+        "audit an image offline: secrets, root, setuid, packages, scanner hand-off",
+    ),
+}
+_TAKES_VALUE = {"-H", "--host", "-c", "--context", "--config", "--tail", "--log-lines"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_in(argv: list[str]) -> str | None:
+    """The subcommand `argv` asks for, if any (the first positional argument)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _TAKES_VALUE:
+            skip = True
+        elif arg == "--":
+            return None
+        elif not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def build_parser(command: str | bool | None = True) -> argparse.ArgumentParser:
+    """The whole parser (`True`), or one whose subcommands are named but not loaded
+    except `command` (what `main` uses: `dockui --help` still lists them all)."""
     parser = argparse.ArgumentParser(
         prog="dockui",
         description="A keyboard-driven terminal UI for Docker.",
@@ -55,14 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", title="commands (without one, the TUI opens)"
     )
-    layers_cli.add_parser(commands)
-    lint_cli.add_parser(commands)
-    audit_cli.add_parser(commands)
+    for name, (module, help_text) in COMMANDS.items():
+        if command is True or command == name:
+            importlib.import_module(module).add_parser(commands)
+        else:
+            commands.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(command_in(argv)).parse_args(argv)
     if getattr(args, "command", None):
         return int(args.func(args))
     from dockui import config

@@ -465,28 +465,36 @@ class Engine:
             response = api._get(api._url(path.replace("{", "{{").replace("}", "}}")),
                                 params=params, timeout=timeout)  # fmt: skip
             return api._result(response, json=True)
+        return json.loads(self._lean_get(host[len("unix://") :], path, params, timeout))
+
+    def _lean_get(
+        self, socket_path: str, path: str, params: Mapping[str, str] | None, timeout: float
+    ) -> bytes:
         url = f"/v{self.api.api_version}{path}" + (f"?{urlencode(params)}" if params else "")
         for attempt in (1, 2):
             conn: _UnixConnection | None = getattr(self._local, "conn", None)
             if conn is None:
-                conn = self._local.conn = _UnixConnection(host[len("unix://") :], timeout)
+                conn = self._local.conn = _UnixConnection(socket_path, timeout)
+            conn.timeout = timeout
+            if conn.sock is not None:
+                conn.sock.settimeout(timeout)
             try:
                 conn.request("GET", url, headers={"User-Agent": "dockui"})
                 response = conn.getresponse()
                 body = response.read()
-            except (http.client.HTTPException, ConnectionError) as exc:
+            except (http.client.HTTPException, ConnectionResetError, BrokenPipeError) as exc:
                 conn.close()  # the engine closed an idle keep-alive (or restarted): once more
                 self._local.conn = None
                 if attempt == 2:
                     raise EngineHTTPError(0, f"the engine's answer broke off ({exc})") from exc
                 continue
-            except OSError:
+            except OSError:  # refused, socket gone, timed out: the caller explains it
                 conn.close()
                 self._local.conn = None
                 raise
             if response.status >= 400:
                 raise EngineHTTPError(response.status, _error_message(body))
-            return json.loads(body)
+            return body
         raise AssertionError("unreachable")
 
     def close(self) -> None:
@@ -494,7 +502,11 @@ class Engine:
             self.client.close()
 
     def ping(self, timeout: float | None = None) -> bool:
-        """GET /_ping; with `timeout`, a dead connection fails fast instead of hanging."""
+        """GET /_ping; with `timeout`, a dead connection fails fast instead of hanging.
+        On a local socket it goes the lean way (the watcher pings every second)."""
+        if timeout is not None and self.info.host.startswith("unix://"):
+            socket_path = self.info.host[len("unix://") :]
+            return self._lean_get(socket_path, "/_ping", None, timeout).strip() == b"OK"
         if timeout is None:
             return bool(self.api.ping())
         api = self.api
@@ -573,8 +585,7 @@ def connect(
             version.get("MinAPIVersion"),
         )
         api._version = api_version
-        client = _DockerClient(api)
-        client.ping()
+        client = _DockerClient(api)  # /version answered: no separate ping (a round trip)
     except Exception as exc:  # docker-py, requests/urllib3 (not all OSError), ssh, TLS
         if api is not None:
             with contextlib.suppress(Exception):

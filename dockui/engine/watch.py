@@ -209,7 +209,7 @@ class Watcher:
             except queue.Empty:
                 now = time.monotonic()
                 if now - last_full >= self.resync_every:
-                    self._full_sync(engine)
+                    self._full_sync(engine, first=False)
                     last_full = now
                 else:
                     self.stats["pings"] += 1
@@ -245,17 +245,32 @@ class Watcher:
             out.put(_END)
 
     # -- applying ----------------------------------------------------------------------
-    def _full_sync(self, engine: Engine) -> None:
+    def _full_sync(self, engine: Engine, *, first: bool = True) -> None:
+        """List everything. The first list of a session goes out whole; the periodic
+        safety re-list sends only what differs from what was already sent (usually
+        nothing), so 1,000 rows are not re-rendered every minute for no change."""
         self.stats["full_lists"] += 1
         containers = engine.list_containers()
         old = self.containers
         self.containers = {c.id: _keep_since(old.get(c.id), c) for c in containers}
         # Containers go out before images are even asked for: with thousands of image tags
         # the image list takes longer than the container list, and users look at containers.
-        self._emit(ContainersChanged(tuple(self.containers.values()), full=True))
-        images = engine.list_images()
-        self.images = {i.id: i for i in images}
-        self._emit(ImagesChanged(tuple(self.images.values()), full=True))
+        if first:
+            self._emit(ContainersChanged(tuple(self.containers.values()), full=True))
+        else:
+            upserts = tuple(c for cid, c in self.containers.items() if old.get(cid) != c)
+            removed = tuple(cid for cid in old if cid not in self.containers)
+            if upserts or removed:
+                self._emit(ContainersChanged(upserts, removed))
+        old_images = self.images
+        self.images = {i.id: i for i in engine.list_images()}
+        if first:
+            self._emit(ImagesChanged(tuple(self.images.values()), full=True))
+        else:
+            changed = tuple(i for iid, i in self.images.items() if old_images.get(iid) != i)
+            gone = tuple(iid for iid in old_images if iid not in self.images)
+            if changed or gone:
+                self._emit(ImagesChanged(changed, gone))
 
     def _apply(self, engine: Engine, events: list[dict[str, Any]]) -> None:
         if not events:

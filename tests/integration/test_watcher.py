@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -134,3 +135,32 @@ def test_a_silent_network_drop_shows_within_two_seconds(watcher, tmp_path):
         wait_for(lambda: len(rec.of(Connected)) > connects, timeout=10)
     finally:
         proxy.stop()
+
+
+def test_periodic_relist_sends_only_what_events_missed(watcher, make_container):
+    """The safety re-list: nothing changed → nothing sent; a change the events did not
+    report (simulated by a stale copy) → a delta with just that container. A created
+    container: a running one's status text ("Up 3 seconds") changes every second."""
+    c = make_container(start=False)
+    w, rec = watcher(resync_every=0.5)
+    wait_for(lambda: c.id in w.containers, timeout=30)
+    wait_for(lambda: w.stats["full_lists"] >= 3, timeout=30)
+    assert rec.of(ContainersChanged)[0].full is True
+    assert [u for u in rec.of(ContainersChanged) if u.full] == rec.of(ContainersChanged)[:1]
+    sent = len(rec.of(ContainersChanged))
+    lists = w.stats["full_lists"]
+    wait_for(lambda: w.stats["full_lists"] >= lists + 2, timeout=30)
+    # Other sessions' containers may come and go meanwhile; ours did not change.
+    later = rec.of(ContainersChanged)[sent:]
+    assert not any(c.id in {x.id for x in u.upserts} for u in later)
+    assert not [u for u in rec.of(ImagesChanged) if u.full][1:]
+
+    # As if an event had been lost: the watcher's copy is stale (same key: no resize race).
+    w.containers[c.id] = dataclasses.replace(w.containers[c.id], status="stale")
+    wait_for(
+        lambda: any(
+            not u.full and [x.id for x in u.upserts] == [c.id] for u in rec.of(ContainersChanged)
+        ),
+        timeout=30,
+    )
+    assert w.containers[c.id].status != "stale"
