@@ -42,6 +42,7 @@ from dockui.messages import (
     LogEnded,
     LogsReady,
     StatsSampled,
+    merge_updates,
 )
 from dockui.screens.engine_down import EngineDownScreen
 from dockui.screens.help import HelpScreen
@@ -94,6 +95,7 @@ def binding_ids() -> set[str]:
 
 SELECT_DELAY = 0.15  # seconds the cursor must rest before logs/layers follow it
 TICK_EVERY = 1.0  # re-render relative times that show seconds (uptime under a minute)
+CONTAINERS_APPLY_EVERY = 0.3  # s between two container-list updates in a burst
 FULL_TICK_EVERY = 30  # ticks between re-rendering every row's relative time
 
 
@@ -154,6 +156,11 @@ class DockuiApp(App[None]):
         self._registry_ops: RegistryOps | None = None
         self._stats_targets: tuple[str, ...] = ()
         self._stats_dirty: set[str] = set()
+        # Container updates are applied at most every CONTAINERS_APPLY_EVERY: in a burst
+        # (500 removals, a compose project starting) they are merged, not repainted each.
+        self._pending_containers: list[ContainersUpdated] = []
+        self._containers_timer: Timer | None = None
+        self._containers_applied_at = 0.0
         self._analysis_cancel: dict[str, threading.Event] = {}
         self._audit_cancel: dict[str, threading.Event] = {}
         self._history_done: float | None = None
@@ -287,6 +294,23 @@ class DockuiApp(App[None]):
         )
 
     def on_containers_updated(self, message: ContainersUpdated) -> None:
+        self._pending_containers.append(message)
+        if self._containers_timer is not None:
+            return  # already due
+        wait = self._containers_applied_at + CONTAINERS_APPLY_EVERY - time.monotonic()
+        if wait <= 0:
+            self._apply_containers()  # the first change after a quiet spell: at once
+        else:
+            self._containers_timer = self.set_timer(wait, self._apply_containers)
+
+    def _apply_containers(self) -> None:
+        self._containers_timer = None
+        pending, self._pending_containers = self._pending_containers, []
+        if pending:
+            self._containers_applied_at = time.monotonic()
+            self._containers_changed(merge_updates(pending))
+
+    def _containers_changed(self, message: ContainersUpdated) -> None:
         if message.full:
             self.containers = {c.id: c for c in message.upserts}
         else:

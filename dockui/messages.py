@@ -35,6 +35,29 @@ class ContainersUpdated(Message):
         self.full = full
 
 
+def merge_updates(updates: list[ContainersUpdated]) -> ContainersUpdated:
+    """One update with the effect of `updates` applied in order (a full list resets)."""
+    if len(updates) == 1:
+        return updates[0]
+    upserts: dict[str, ContainerSummary] = {}
+    removed: dict[str, None] = {}
+    full = False
+    for update in updates:
+        if update.full:
+            full = True
+            upserts = {c.id: c for c in update.upserts}
+            removed = {}
+            continue
+        for cid in update.removed:
+            upserts.pop(cid, None)
+            if not full:
+                removed[cid] = None
+        for c in update.upserts:
+            upserts[c.id] = c
+            removed.pop(c.id, None)
+    return ContainersUpdated(tuple(upserts.values()), tuple(removed), full)
+
+
 class ImagesUpdated(Message):
     def __init__(
         self, upserts: tuple[ImageSummary, ...], removed: tuple[str, ...], full: bool
