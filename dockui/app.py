@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 
 from dockui import __version__
 from dockui.engine.client import Engine
@@ -29,6 +29,7 @@ from dockui.engine.watch import (
     ContainersChanged,
     Disconnected,
     ImagesChanged,
+    Relay,
     Watcher,
     WatchUpdate,
 )
@@ -46,6 +47,7 @@ from dockui.messages import (
 )
 from dockui.screens.engine_down import EngineDownScreen
 from dockui.screens.help import HelpScreen
+from dockui.widgets.keybar import KeyBar
 from dockui.widgets.logs import LogsPane
 from dockui.widgets.logview import LogView
 from dockui.widgets.panes import (
@@ -125,6 +127,7 @@ class DockuiApp(App[None]):
         settings: Any = None,
         watcher_factory: Callable[[Callable[[WatchUpdate], None], str | None], Watcher]
         | None = None,
+        prestarted: tuple[Watcher, Relay] | None = None,
     ) -> None:
         super().__init__()
         self.host = host
@@ -135,6 +138,8 @@ class DockuiApp(App[None]):
         self._user_keymap = dict(keymap or {})
         self.log_tail = log_tail
         self._watcher_factory = watcher_factory or self._default_watcher
+        # A watcher the command line started before Textual loaded (see Relay).
+        self._prestarted = prestarted
         self.watcher: Watcher | None = None
         self.containers: dict[str, ContainerSummary] = {}
         self.images: dict[str, ImageSummary] = {}
@@ -183,7 +188,7 @@ class DockuiApp(App[None]):
             yield self.images_pane
             yield self.logs_pane
             yield self.layers_pane
-        yield Footer()
+        yield KeyBar()
 
     @property
     def engine(self) -> Engine | None:
@@ -209,8 +214,13 @@ class DockuiApp(App[None]):
         self.status.read_only = self.read_only
         self.status.redraw()
         self.containers_pane.focus()
-        self.watcher = self._watcher_factory(self._on_watch_update, self.host)
-        self.watcher.start()
+        if self._prestarted is not None:
+            self.watcher, relay = self._prestarted
+            self._prestarted = None
+            relay.attach(self._on_watch_update)
+        else:
+            self.watcher = self._watcher_factory(self._on_watch_update, self.host)
+            self.watcher.start()
         self._start_stats()
         self.set_interval(TICK_EVERY, self._tick)
 

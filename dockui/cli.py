@@ -102,7 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "command", None):
         return int(args.func(args))
     from dockui import config
-    from dockui.app import DockuiApp, binding_ids  # import Textual only when the TUI runs
+
+    def binding_ids() -> set[str]:
+        from dockui.app import binding_ids
+
+        return binding_ids()
 
     try:
         settings = config.load(args.config, known_bindings=binding_ids)
@@ -120,6 +124,17 @@ def main(argv: list[str] | None = None) -> int:
     if log_lines < 100:
         print("dockui: --log-lines must be at least 100", file=sys.stderr)
         return 2
+    # Connect, open the events stream and list while Python imports Textual: the engine's
+    # answer time hides behind the import time (the app picks the updates up on mount).
+    from dockui.engine.client import connect
+    from dockui.engine.watch import Relay, Watcher
+
+    relay = Relay()
+    context = args.context
+    watcher = Watcher(relay, args.host, connector=lambda a: connect(a, context=context))
+    watcher.start()
+    from dockui.app import DockuiApp  # import Textual only when the TUI runs
+
     app = DockuiApp(
         host=args.host,
         log_tail=tail,
@@ -128,8 +143,12 @@ def main(argv: list[str] | None = None) -> int:
         keymap=config.keymap(settings),
         context=args.context,
         settings=settings,
+        prestarted=(watcher, relay),
     )
-    app.run(mouse=not args.no_mouse)
+    try:
+        app.run(mouse=not args.no_mouse)
+    finally:
+        watcher.stop(timeout=0.5)
     return 0
 
 

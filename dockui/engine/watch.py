@@ -76,6 +76,35 @@ class _StreamEnded(Exception):
     pass
 
 
+class Relay:
+    """Holds a watcher's updates until a consumer attaches, then forwards them in order.
+
+    It lets the watcher start before the UI exists: `dockui` connects, opens the events
+    stream and lists the containers while Python is still importing Textual, and the app
+    attaches when it mounts (the engine's answer time hides behind the import time).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: list[WatchUpdate] = []
+        self._target: Callable[[WatchUpdate], None] | None = None
+
+    def __call__(self, update: WatchUpdate) -> None:
+        with self._lock:
+            if self._target is None:
+                self._held.append(update)
+                return
+            target = self._target
+        target(update)
+
+    def attach(self, target: Callable[[WatchUpdate], None]) -> None:
+        with self._lock:  # under the lock: nothing new overtakes what was held
+            held, self._held = self._held, []
+            for update in held:
+                target(update)
+            self._target = target
+
+
 class Watcher:
     """Events-first live state of one engine, delivered as deltas to `on_update`."""
 

@@ -19,7 +19,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (
     DataTable,
-    Footer,
     Input,
     ProgressBar,
     Static,
@@ -28,6 +27,7 @@ from textual.widgets import (
 )
 
 from dockui.engine.audit import SEVERITIES, AuditReport, Finding
+from dockui.widgets.keybar import KeyBar
 from dockui.widgets.keyed_table import NavTable
 
 STYLES = {
@@ -88,7 +88,7 @@ class AuditScreen(Screen[None]):
             with TabPane("Scanner", id="scanner"), Vertical(classes="pane"):
                 yield self.scanner_status
                 yield self.scanner_table
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.header_line.update(Text(f" Auditing {self.title_text} …  Esc cancels", style="bold"))

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
 from dockui import format as fmt
 from dockui.engine.build import (
@@ -40,6 +40,7 @@ from dockui.engine.build import (
 from dockui.engine.dockerfile import parse_file
 from dockui.engine.lint import lint
 from dockui.engine.models import STDOUT, LogLine
+from dockui.widgets.keybar import KeyBar
 from dockui.widgets.keyed_table import NavTable
 from dockui.widgets.logview import LogView
 
@@ -129,7 +130,7 @@ class BuildScreen(Screen[None]):
             yield self.status
             yield self.step_table
             yield self.output
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#build-form").border_title = "Build an image"

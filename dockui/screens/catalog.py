@@ -10,8 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from dockui.widgets.keybar import KeyBar
 from dockui.widgets.keyed_table import NavTable
 
 
@@ -40,7 +41,7 @@ class CatalogScreen(Screen[None]):
         with Vertical(id="catalog-view", classes="pane"):
             yield self.summary
             yield self.table
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#catalog-view").border_title = f"Registry {self.registry}"

@@ -10,7 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Middle, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from dockui.widgets.keybar import KeyBar
 
 
 class EngineDownScreen(Screen[None]):
@@ -30,7 +32,7 @@ class EngineDownScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Middle(), Center(), self.box:
             yield self.body
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.set_interval(0.5, self._redraw)  # the countdown ticks

@@ -19,10 +19,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from dockui import format as fmt
 from dockui.engine.housekeeping import DiskUsage, NetworkSummary, UsageRow, VolumeSummary
+from dockui.widgets.keybar import KeyBar
 from dockui.widgets.keyed_table import Column, KeyedTable
 
 TABS: tuple[tuple[str, str], ...] = (
@@ -233,7 +234,7 @@ class HousekeepingScreen(Screen[None]):
             with TabPane("Networks", id=_pane_id("networks")):
                 yield self.networks_status
                 yield self.networks_table
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         head = Text(" Housekeeping", style="bold")

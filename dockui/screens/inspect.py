@@ -24,7 +24,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (
     DataTable,
-    Footer,
     Input,
     Sparkline,
     Static,
@@ -37,6 +36,7 @@ from textual.widgets.tree import TreeNode
 from dockui import format as fmt
 from dockui.engine.inspect import ContainerDetails, ProcessList
 from dockui.engine.stats import StatsSample
+from dockui.widgets.keybar import KeyBar
 from dockui.widgets.keyed_table import NavTable
 
 TABS: tuple[tuple[str, str], ...] = (
@@ -188,7 +188,7 @@ class InspectScreen(Screen[None]):
                 yield self.cpu_spark
                 yield self.mem_title
                 yield self.mem_spark
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.search_input.display = False

@@ -16,13 +16,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, ProgressBar, Static, Tree
+from textual.widgets import DataTable, Input, ProgressBar, Static, Tree
 from textual.widgets.tree import TreeNode
 from textual.worker import get_current_worker
 
 from dockui import format as fmt
 from dockui.engine.filetree import FileNode, build_tree
 from dockui.engine.layers import ADDED, MODIFIED, REMOVED, ImageAnalysis, TreeItem
+from dockui.widgets.keybar import KeyBar
 from dockui.widgets.keyed_table import NavTable
 
 MARKS = {ADDED: ("+", "green"), MODIFIED: ("~", "yellow"), REMOVED: ("-", "red")}
@@ -79,7 +80,7 @@ class LayerScreen(Screen[None]):
             with Vertical(classes="pane", id="layer-tree-pane"):
                 yield self.filter_input
                 yield self.file_tree
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.header_line.update(Text(f" Analysing {self.title_text} …  Esc cancels", style="bold"))

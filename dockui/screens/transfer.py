@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from dockui import format as fmt
 from dockui.engine.registry import (
@@ -28,6 +28,7 @@ from dockui.engine.registry import (
     TransferEvent,
     TransferFailed,
 )
+from dockui.widgets.keybar import KeyBar
 
 BAR_WIDTH = 20
 PHASE_STYLE = {
@@ -101,7 +102,7 @@ class TransferScreen(Screen[None]):
             yield self.status
             yield self.table
             yield self.outcome
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#transfer-view").border_title = f"{self.verb} {self.reference}"
