@@ -87,6 +87,9 @@ class LogView(ScrollView, can_focus=True):
         self.dropped = 0  # lines pushed out of the ring buffer
         self._view: list[Row] | None = None  # rows shown when filtering
         self._offsets: list[int] | None = None  # wrap: first screen row of each shown row
+        # ... minus _offset_base: rows pruned from the front only move the base, so a full
+        # ring buffer does not rewrite 10,000 offsets on every batch of new lines.
+        self._offset_base = 0
         self._cache: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
         self._generation = 0  # bumps when display options change (invalidates the cache)
         self._cursor_row: Row | None = None  # the current search hit (n / N)
@@ -271,8 +274,8 @@ class LogView(ScrollView, can_focus=True):
         if not self.wrap or offsets is None:
             return
         if front:
-            base = offsets[front]
-            offsets = [x - base for x in offsets[front:]]
+            self._offset_base = offsets[front]
+            del offsets[:front]
         width = self._text_width()
         last = offsets[-1]
         offsets.extend(accumulate((self._row_height(r, width) for r in shown_new), initial=last))
@@ -333,12 +336,14 @@ class LogView(ScrollView, can_focus=True):
         if not self.wrap:
             return len(shown)
         offsets = self._wrap_offsets()
-        return offsets[-1] if offsets else 0
+        return offsets[-1] - self._offset_base if offsets else 0
 
     def _wrap_offsets(self) -> list[int]:
+        """Offsets plus `_offset_base` (subtract it to get screen rows)."""
         if self._offsets is None:
             width = self._text_width()
             self._offsets = [0, *accumulate(self._row_height(r, width) for r in self.shown)]
+            self._offset_base = 0
         return self._offsets
 
     def on_resize(self) -> None:
@@ -353,11 +358,12 @@ class LogView(ScrollView, can_focus=True):
         if not self.wrap:
             return y, 0
         offsets = self._wrap_offsets()
+        y += self._offset_base
         index = bisect_right(offsets, y) - 1
         return index, y - offsets[index] if index >= 0 else 0
 
     def _first_y_of(self, index: int) -> int:
-        return self._wrap_offsets()[index] if self.wrap else index
+        return self._wrap_offsets()[index] - self._offset_base if self.wrap else index
 
     # -- rendering -----------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
