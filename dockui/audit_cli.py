@@ -27,15 +27,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from dockui import format as fmt
-from dockui.engine.text import clean_field
 from dockui.layers_cli import (
-    PREFETCH_CHUNK,
-    Prefetch,
     Progress,
-    _api_message,
-    _first_line,
     _isatty,
     _terminal_width,
+    read_export,
 )
 
 EXIT_OK = 0
@@ -180,55 +176,15 @@ def run(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace, stderr: IO[str]) -> tuple[Any, dict[str, str], Any]:
     """Connect, find the image, stream its export through the audit."""
-    import docker.errors
-
     from dockui.engine.audit import audit_image_stream
-    from dockui.engine.client import EngineUnavailable, connect
-    from dockui.engine.layers import LayerAnalysisError
 
-    host = getattr(args, "host", None)
-    try:
-        engine = connect(host)
-    except EngineUnavailable as exc:
-        raise AuditError(str(exc)) from None
-    progress: Progress | None = None
-    try:
-        try:
-            info = engine.api.inspect_image(args.image)
-        except docker.errors.ImageNotFound:
-            raise AuditError(f"no such image: {clean_field(args.image)}") from None
-        except docker.errors.APIError as exc:
-            raise AuditError(_api_message(exc, args.image)) from None
-        image_id = str(info.get("Id") or "")
-        if _isatty(stderr):
-            progress = Progress(stderr, int(info.get("Size") or 0), clean_field(args.image))
-        engine.api.timeout = 600
-        try:
-            with Prefetch(engine.api.get_image(args.image, chunk_size=PREFETCH_CHUNK)) as chunks:
-                report = audit_image_stream(
-                    chunks, image=args.image, image_id=image_id, progress=progress
-                )
-        except docker.errors.NotFound:
-            raise AuditError(f"no such image: {clean_field(args.image)}") from None
-        except docker.errors.APIError as exc:
-            raise AuditError(_api_message(exc, args.image)) from None
-        except LayerAnalysisError as exc:
-            raise AuditError(f"cannot audit {clean_field(args.image)}: {exc}") from None
-        except (OSError, docker.errors.DockerException) as exc:
-            raise AuditError(
-                f"reading the image export failed: {_first_line(str(exc)) or type(exc).__name__}"
-            ) from None
-        except Exception as exc:  # requests/urllib3 stream errors are not all OSError
-            if type(exc).__module__.split(".")[0] not in ("requests", "urllib3"):
-                raise
-            raise AuditError(
-                f"reading the image export failed: {_first_line(str(exc)) or type(exc).__name__}"
-            ) from None
-        if progress is not None:
-            progress.clear()
-        return report, engine.cli_env(), progress
-    finally:
-        engine.close()
+    def consume(chunks: Any, image_id: str, progress: Progress | None) -> Any:
+        return audit_image_stream(chunks, image=args.image, image_id=image_id, progress=progress)
+
+    report, _id, progress, env = read_export(
+        args.image, getattr(args, "host", None), stderr, consume, "audit", AuditError
+    )
+    return report, env, progress
 
 
 def _scan(image: str, tool: str, timeout: float, env: dict[str, str], stderr: IO[str]) -> Any:

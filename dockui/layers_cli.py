@@ -1229,54 +1229,73 @@ def _terminal_width(stream: IO[str]) -> int | None:
 
 def _analyse(args: argparse.Namespace, stderr: IO[str]) -> tuple[Any, str, Progress | None]:
     """Connect, find the image, stream its export through the analysis."""
+    from dockui.engine.layers import analyze_image_stream
+
+    def consume(chunks: Any, image_id: str, progress: Progress | None) -> Any:
+        return analyze_image_stream(
+            chunks, progress=progress, hash_contents=bool(args.hash_contents)
+        )
+
+    analysis, image_id, progress, _env = read_export(
+        args.image, getattr(args, "host", None), stderr, consume, "analyse", LayersError
+    )
+    return analysis, image_id, progress
+
+
+def read_export(
+    image: str,
+    host: str | None,
+    stderr: IO[str],
+    consume: Any,
+    verb: str,
+    error: type[Exception],
+) -> tuple[Any, str, Progress | None, dict[str, str]]:
+    """Connect, find `image`, stream its export (`docker save`) into
+    `consume(chunks, image_id, progress)`: shared by `dockui layers` and `dockui audit`.
+    Every failure becomes `error(sentence)`; returns (result, image id, progress, the
+    docker CLI's environment for this engine)."""
     import docker.errors
 
     from dockui.engine.client import EngineUnavailable, connect
-    from dockui.engine.layers import LayerAnalysisError, analyze_image_stream
+    from dockui.engine.layers import LayerAnalysisError
 
-    host = getattr(args, "host", None)
     try:
         engine = connect(host)
     except EngineUnavailable as exc:
-        raise LayersError(str(exc)) from None
+        raise error(str(exc)) from None
     progress: Progress | None = None
     try:
         try:
-            info = engine.api.inspect_image(args.image)
+            info = engine.api.inspect_image(image)
         except docker.errors.ImageNotFound:
-            raise LayersError(f"no such image: {clean_field(args.image)}") from None
+            raise error(f"no such image: {clean_field(image)}") from None
         except docker.errors.APIError as exc:
-            raise LayersError(_api_message(exc, args.image)) from None
+            raise error(_api_message(exc, image)) from None
         image_id = str(info.get("Id") or "")
         if _isatty(stderr):
-            progress = Progress(stderr, int(info.get("Size") or 0), clean_field(args.image))
+            progress = Progress(stderr, int(info.get("Size") or 0), clean_field(image))
         # An export can pause for a while between layers on a busy engine; the connect
         # timeout (a few seconds) is for answering at all, not for streaming gigabytes.
         engine.api.timeout = 600
+        failed = "reading the image export failed: "
         try:
-            with Prefetch(engine.api.get_image(args.image, chunk_size=PREFETCH_CHUNK)) as chunks:
-                analysis = analyze_image_stream(
-                    chunks, progress=progress, hash_contents=bool(args.hash_contents)
-                )
+            with Prefetch(engine.api.get_image(image, chunk_size=PREFETCH_CHUNK)) as chunks:
+                result = consume(chunks, image_id, progress)
         except docker.errors.NotFound:
-            raise LayersError(f"no such image: {clean_field(args.image)}") from None
+            raise error(f"no such image: {clean_field(image)}") from None
         except docker.errors.APIError as exc:
-            raise LayersError(_api_message(exc, args.image)) from None
+            raise error(_api_message(exc, image)) from None
         except LayerAnalysisError as exc:
-            raise LayersError(f"cannot analyse {clean_field(args.image)}: {exc}") from None
+            raise error(f"cannot {verb} {clean_field(image)}: {exc}") from None
         except (OSError, docker.errors.DockerException) as exc:
-            raise LayersError(
-                f"reading the image export failed: {_first_line(str(exc)) or type(exc).__name__}"
-            ) from None
+            raise error(failed + (_first_line(str(exc)) or type(exc).__name__)) from None
         except Exception as exc:  # requests/urllib3 stream errors are not all OSError
             if type(exc).__module__.split(".")[0] not in ("requests", "urllib3"):
                 raise
-            raise LayersError(
-                f"reading the image export failed: {_first_line(str(exc)) or type(exc).__name__}"
-            ) from None
+            raise error(failed + (_first_line(str(exc)) or type(exc).__name__)) from None
         if progress is not None:
             progress.clear()
-        return analysis, image_id, progress
+        return result, image_id, progress, engine.cli_env()
     finally:
         engine.close()
 

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from dockui.engine.actions import OperationError
 from dockui.engine.errors import describe_error
 from dockui.engine.models import parse_rfc3339
+from dockui.engine.registry import InvalidReference
+from dockui.engine.registry import parse_reference as _parse_full_reference
 from dockui.engine.text import clean_field
 
 if TYPE_CHECKING:
@@ -38,59 +40,12 @@ Filters = Mapping[str, Any]
 
 
 # -- references -------------------------------------------------------------------------------
-class InvalidReference(ValueError):
-    """A repository[:tag] the engine would refuse; `str()` says why."""
-
-
-_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-_DOMAIN = re.compile(
-    r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-    r"(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*"
-    r"(?::[0-9]+)?|\[[0-9A-Fa-f:]+\](?::[0-9]+)?"
-)
-_TAG = re.compile(r"[\w][\w.-]{0,127}")
-NAME_TOTAL_LENGTH_MAX = 255
-
-
 def parse_reference(reference: str, default_tag: str = "latest") -> tuple[str, str]:
-    """(repository, tag) of `name[:tag]` after the rules of distribution/reference that the
-    engine applies; raises InvalidReference with a sentence otherwise."""
-    ref = reference.strip()
-    if not ref:
-        raise InvalidReference("The reference is empty: give a name like myapp:1.0")
-    if "@" in ref:
-        raise InvalidReference(f"{ref!r} has a digest: a tag is a name and an optional :tag")
-    if any(ch.isspace() for ch in ref):
-        raise InvalidReference(f"{ref!r} contains a space")
-    name, tag = ref, default_tag
-    last_slash = ref.rfind("/")
-    colon = ref.rfind(":")
-    if colon > last_slash:
-        name, tag = ref[:colon], ref[colon + 1 :]
-        if not _TAG.fullmatch(tag):
-            raise InvalidReference(
-                f"Invalid tag {tag!r}: use up to 128 letters, digits, '_', '.' or '-', "
-                "not starting with '.' or '-'"
-            )
-    if len(name) > NAME_TOTAL_LENGTH_MAX:
-        raise InvalidReference(f"The name is longer than {NAME_TOTAL_LENGTH_MAX} characters")
-    parts = name.split("/")
-    first = parts[0]
-    if len(parts) > 1 and ("." in first or ":" in first or first == "localhost"):
-        if not _DOMAIN.fullmatch(first):
-            raise InvalidReference(f"Invalid registry address {first!r}")
-        parts = parts[1:]
-    for part in parts:
-        if not part:
-            raise InvalidReference(f"{name!r} has an empty path component (a doubled '/')")
-        if part.lower() != part and _PATH_COMPONENT.fullmatch(part.lower()):
-            raise InvalidReference(f"Invalid name {name!r}: repository names must be lowercase")
-        if not _PATH_COMPONENT.fullmatch(part):
-            raise InvalidReference(
-                f"Invalid name component {part!r}: use lowercase letters and digits, "
-                "separated by '.', '_', '__' or '-'"
-            )
-    return name, tag
+    """(repository, tag) of `name[:tag]` (no digest), by the reference grammar of
+    `engine.registry` (one grammar for tagging, pushing and pulling); raises
+    InvalidReference with a sentence otherwise."""
+    ref = _parse_full_reference(reference, default_tag=default_tag, allow_digest=False)
+    return ref.repository, ref.tag or default_tag
 
 
 def validate_reference(reference: str) -> str | None:

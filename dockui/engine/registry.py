@@ -162,7 +162,7 @@ def parse_reference(
     if colon > last_slash:
         name, tag = name[:colon], name[colon + 1 :]
         if not tag:
-            raise InvalidReference(f"{ref!r} ends with ':' but gives no tag")
+            raise InvalidReference(f"Invalid tag: {ref!r} ends with ':' but gives no tag")
         if not _TAG.fullmatch(tag):
             raise InvalidReference(
                 f"Invalid tag {tag!r}: use up to 128 letters, digits, '_', '.' or '-', "
