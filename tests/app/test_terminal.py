@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -59,6 +60,12 @@ def tmux_session():
     name = f"dockui-test-{uuid.uuid4().hex[:6]}"
     yield name
     tmux("kill-server", capture_output=True)
+    # The server unlinks its socket as it exits; a next test's new-session that reaches
+    # the socket of a server still shutting down fails ("server exited unexpectedly").
+    sock = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}" / SOCKET
+    deadline = time.monotonic() + 5
+    while sock.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @pytest.mark.parametrize(
