@@ -104,6 +104,14 @@ class LogSession:
             self._queue.clear()
             self._queued_lines = 0
 
+    def started(self) -> bool:
+        """Every target streams, or its stream ended for a reason the app knows about
+        (stopped, removed: resumed or noted by the app). False before the first start,
+        e.g. when there was no engine to open the streams on."""
+        return bool(self.targets) and all(
+            t.follower is not None or t.ended for t in self.targets.values()
+        )
+
     def threads(self) -> list[LogFollower]:
         return [t.follower for t in self.targets.values() if t.follower is not None]
 

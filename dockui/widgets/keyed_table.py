@@ -21,6 +21,8 @@ from typing import Any, Generic, TypeVar
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 
@@ -61,6 +63,20 @@ class NavTable(DataTable):
 
 
 class KeyedTable(NavTable, Generic[T]):
+    # DataTable sets virtual_size whenever rows come or go, and Widget declares it a
+    # layout reactive: every update of a list re-arranged and re-painted the whole screen
+    # (logs, the other lists, the key bar). A table in a fixed box (the panes are 1fr)
+    # only needs its scrollbars updated and itself repainted; a table sized by its
+    # content (height: auto) still asks for a layout.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, size: Size) -> None:
+        height = self.styles.height
+        if height is not None and height.is_auto:
+            self.refresh(layout=True)
+        else:
+            self._scroll_update(size)
+
     def __init__(
         self,
         columns: list[Column],
@@ -247,15 +263,12 @@ class KeyedTable(NavTable, Generic[T]):
                 del counts[n]
 
     def _drop_rows(self, keys: list[str]) -> None:
-        """Remove rows; many at once in a single renumbering pass."""
+        """Remove rows in a single renumbering pass (DataTable's `remove_row` renumbers
+        every row for each one, and lays out the whole screen)."""
         for key in keys:
             old = self._cells.pop(key)
             self._count_widths(old[: len(self.columns_spec)], -1)
             self._ranks.pop(key, None)
-        if len(keys) <= 4:
-            for key in keys:
-                self.remove_row(key)
-            return
         gone = {RowKey(k) for k in keys}
         for row_key in gone:
             for column_key in self._data.get(row_key, {}):
@@ -273,7 +286,9 @@ class KeyedTable(NavTable, Generic[T]):
         self.cursor_coordinate = self.cursor_coordinate
         self.hover_coordinate = self.hover_coordinate
         self._update_count += 1
-        self.refresh(layout=True)
+        # Not DataTable's refresh(layout=True): the new height reaches the scrollbars
+        # through virtual_size (see watch_virtual_size), and nothing else moves.
+        self.refresh()
 
     def _sync(self, changed: set[str], removed: Iterable[str] = ()) -> None:
         cursor_key = self.selected_key

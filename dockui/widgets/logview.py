@@ -13,7 +13,7 @@ import re
 import time
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, count
 
 from rich.cells import cell_len, chop_cells
 from rich.segment import Segment
@@ -34,6 +34,7 @@ SOURCE_COLOURS = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "b
 TS_WIDTH = 18  # "11-25 12:20:59.179"
 MATCH_STYLE = Style(bgcolor="yellow", color="black", bold=True)
 NOTE_STYLE = Style(dim=True, italic=True)
+_serials = count()
 
 
 @dataclass(slots=True, eq=False)
@@ -44,6 +45,9 @@ class Row:
     note: bool = False  # a marker written by dockui, not the container
     plain: str = field(default="", init=False)
     match: bool = field(default=False, init=False)
+    # Identifies the row in the strip cache. Not id(row): a pruned row's id can be reused
+    # by a new one, and a stale strip would be shown for it.
+    serial: int = field(default_factory=_serials.__next__, init=False)
 
     def __post_init__(self) -> None:
         self.plain = strip_sgr(self.line.text)
@@ -90,7 +94,10 @@ class LogView(ScrollView, can_focus=True):
         # ... minus _offset_base: rows pruned from the front only move the base, so a full
         # ring buffer does not rewrite 10,000 offsets on every batch of new lines.
         self._offset_base = 0
-        self._cache: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
+        # Finished strips by (row serial, wrapped sub-row, generation, x, width, style).
+        # Rows never change once added, so new lines only add entries: a frame re-renders
+        # only the rows it has not shown before, however far the view scrolled.
+        self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._generation = 0  # bumps when display options change (invalidates the cache)
         self._cursor_row: Row | None = None  # the current search hit (n / N)
 
@@ -197,8 +204,7 @@ class LogView(ScrollView, can_focus=True):
             self._extend_layout(appended, gone)
         else:
             self._rebuild_view()
-        self._cache.clear()
-        self.virtual_size = Size(self.virtual_size.width, self._total_height())
+        self._set_virtual_height(self._total_height())
         if self.following:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
             # The new height may only count after the next layout: follow again then.
@@ -209,6 +215,18 @@ class LogView(ScrollView, can_focus=True):
         # Always repaint: with a full ring buffer the height stays the same while every row
         # under the viewport changed (rows in, rows out), and no scroll happens to repaint.
         del before_height
+        self.refresh()
+
+    def _set_virtual_height(self, height: int) -> None:
+        """The scrollable height, without Textual's layout pass. `virtual_size` is a
+        layout reactive: setting it re-arranged and re-painted the whole screen on every
+        batch of lines, though this view's box never depends on its content (its
+        scrollbars appearing or going still ask for a layout themselves)."""
+        size = Size(self.virtual_size.width, height)
+        if size == self.virtual_size:
+            return
+        self.set_reactive(LogView.virtual_size, size)
+        self._scroll_update(size)
         self.refresh()
 
     # -- display modes -------------------------------------------------------------------
@@ -248,7 +266,7 @@ class LogView(ScrollView, can_focus=True):
         self._generation += 1
         self._rebuild_view()
         self._cache.clear()
-        self.virtual_size = Size(self.virtual_size.width, self._total_height())
+        self._set_virtual_height(self._total_height())
         if self.following:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
@@ -349,7 +367,7 @@ class LogView(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self._offsets = None
         self._cache.clear()
-        self.virtual_size = Size(self.virtual_size.width, self._total_height())
+        self._set_virtual_height(self._total_height())
         if self.following:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
 
@@ -375,14 +393,15 @@ class LogView(ScrollView, can_focus=True):
         if index < 0 or index >= len(shown):
             return Strip.blank(width, style)
         row = shown[index]
-        key = (id(row), sub, self._generation)
+        # Wrapped rows depend on the text width too (a scrollbar can take a column).
+        x = 0 if self.wrap else scroll_x
+        wrap_width = self._text_width() if self.wrap else 0
+        key = (row.serial, sub, self._generation, x, width, wrap_width, style)
         strip = self._cache.get(key)
         if strip is None:
-            strip = self._render_row(row, sub)
+            strip = self._render_row(row, sub).crop_extend(x, x + width, style)
             self._cache[key] = strip
-        if self.wrap:
-            return strip.crop_extend(0, width, style)
-        return strip.crop_extend(scroll_x, scroll_x + width, style)
+        return strip
 
     def _row_text(self, row: Row) -> Text:
         text = Text(no_wrap=True, end="")

@@ -56,4 +56,4 @@ class StatusLine(Static):
             text.append(f"  {self.version}", style="dim")
         if self.detail:
             text.append(f"  {self.detail}", style="red")
-        self.update(text)
+        self.update(text, layout=False)  # one line, full width: a repaint, not a layout

@@ -50,3 +50,47 @@ async def test_wrap_offsets_stay_exact_while_the_buffer_prunes() -> None:
             fresh = view._wrap_offsets()
             assert live == fresh
         assert "b11-36" in screen_text(app)
+
+
+async def test_every_visible_row_matches_the_buffer_after_pruning() -> None:
+    """Strips are cached by row serial, not id(): rows pruned from a full buffer free their
+    ids for new rows, and a cache keyed by id showed an old line's strip for a new one."""
+    app = One()
+    async with app.run_test(size=(60, 10)) as pilot:
+        view = app.view
+        for batch in range(30):
+            view.add_lines([LogLine(f"r{batch}-{i}") for i in range(40)])
+            await pilot.pause()
+            shown = [
+                "".join(s.text for s in view.render_line(y)).strip()
+                for y in range(view.size.height)
+            ]
+            expected = [r.plain for r in view.rows[-view.size.height :]]
+            assert shown == expected
+        assert len({r.serial for r in view.rows}) == len(view.rows)
+
+
+async def test_new_lines_do_not_lay_out_the_screen() -> None:
+    """Lines in only repaint the view: virtual_size is a layout reactive in Textual, and
+    setting it re-arranged and re-painted the whole screen on every batch."""
+    app = One()
+    async with app.run_test(size=(60, 10)) as pilot:
+        view = app.view
+        view.add_lines([LogLine(f"warm-{i}") for i in range(50)])  # scrollbar appears
+        await pilot.pause()
+        layouts = 0
+        original = app.screen._refresh_layout
+
+        def counting(*args, **kwargs):
+            nonlocal layouts
+            layouts += 1
+            return original(*args, **kwargs)
+
+        app.screen._refresh_layout = counting
+        for batch in range(10):
+            view.add_lines([LogLine(f"b{batch}-{i}") for i in range(30)])
+            await pilot.pause()
+        assert layouts == 0
+        assert "b9-29" in screen_text(app)
+        assert view.virtual_size.height == len(view.rows)
+        assert view.max_scroll_y == len(view.rows) - view.scrollable_content_region.height
