@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pytest
@@ -92,6 +93,46 @@ def test_log_follower_streams_stdout_and_stderr_and_ends_on_removal(make_contain
         wait_for(lambda: ended, timeout=10)
     finally:
         follower.close()
+        engine.close()
+
+
+def test_log_stream_read_from_the_socket_equals_urllib3s_reading(make_container):
+    """The engine's log stream is HTTP chunked: dockui reads the socket in blocks and
+    undoes the chunking itself. Same lines, stamps and streams as the reading through
+    urllib3 (the fallback), and many lines per read instead of one."""
+    from dockui.engine import logs as logs_mod
+
+    script = (
+        "i=0; while [ $i -lt 3000 ]; do echo line-$i; [ $((i % 500)) = 0 ] && echo err-$i >&2;"
+        " i=$((i+1)); done; printf 'tail-no-newline'"
+    )
+    c = make_container(["sh", "-c", script])
+    wait_for(lambda: (c.reload() or c.status) == "exited", timeout=20)
+    engine = connect()
+    try:
+        response, tty = logs_mod._open_logs(engine, c.id, {"follow": 0, "tail": "all"})
+        assert logs_mod._chunked_socket(response.raw) is not None  # the fast path engages
+        fast_batches = list(logs_mod._read_lines(response, tty, threading.Event()))
+        response.close()
+        real = logs_mod._chunked_socket
+        logs_mod._chunked_socket = lambda raw: None
+        try:
+            response, tty = logs_mod._open_logs(engine, c.id, {"follow": 0, "tail": "all"})
+            slow_batches = list(logs_mod._read_lines(response, tty, threading.Event()))
+            response.close()
+        finally:
+            logs_mod._chunked_socket = real
+        fast = [line for batch in fast_batches for line in batch]
+        slow = [line for batch in slow_batches for line in batch]
+        assert len(fast) == 3000 + 6 + 1
+        assert fast == slow
+        assert fast[-1].text == "tail-no-newline"
+        assert [ln.text for ln in fast if ln.stderr] == [f"err-{i}" for i in range(0, 3000, 500)]
+        assert all(ln.ts is not None and abs(ln.ts - time.time()) < 120 for ln in fast)
+        assert len(fast_batches) < len(slow_batches) / 10  # blocks, not a read per line
+        # the connection still answers afterwards (nothing half-read was reused)
+        assert engine.api.ping()
+    finally:
         engine.close()
 
 

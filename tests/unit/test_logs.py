@@ -37,3 +37,65 @@ def test_splitter_cleans_escape_sequences():
     s = LineSplitter(stream=STDERR)
     (line,) = s.feed(b"\x1b]52;c;AAAA\x07ok\x1b[2J\n")
     assert line.text == "ok" and line.stderr
+
+
+def _chunked(payloads: list[bytes], ext: bool = False) -> bytes:
+    body = b""
+    for p in payloads:
+        size = f"{len(p):x}".encode() + (b";name=v" if ext else b"")
+        body += size + b"\r\n" + p + b"\r\n"
+    return body + b"0\r\n\r\n"
+
+
+def test_chunked_decoder_joins_chunks_split_anywhere():
+    import random
+
+    from dockui.engine.logs import ChunkedDecoder
+
+    payloads = [bytes([i % 251]) * (i * 7 % 300 + 1) for i in range(200)]
+    wire = _chunked(payloads, ext=True)
+    rng = random.Random(4)
+    for _ in range(50):
+        dec = ChunkedDecoder()
+        out = b""
+        pos = 0
+        while pos < len(wire):
+            step = rng.choice([1, 2, 3, 5, 64, 1000, 65536])
+            out += dec.feed(wire[pos : pos + step])
+            pos += step
+        assert out == b"".join(payloads)
+        assert dec.done
+
+
+def test_chunked_decoder_refuses_garbage():
+    import pytest
+
+    from dockui.engine.logs import ChunkedDecoder
+
+    with pytest.raises(ValueError):
+        ChunkedDecoder().feed(b"zz\r\nhello\r\n")
+    with pytest.raises(ValueError):
+        ChunkedDecoder().feed(b"5" * 2000)  # no size line ever ends
+
+
+def test_fast_timestamps_equal_the_full_parse():
+    from dockui.engine.logs import parse_timestamp
+
+    sp = LineSplitter(STDOUT, timestamps=True)
+    stamps = [
+        "2026-12-03T07:23:37.123456789Z",
+        "2026-12-03T07:23:37.5Z",
+        "2026-12-03T07:23:38.000000001Z",
+        "2026-12-31T23:59:59.999999999Z",
+        "2027-01-01T00:00:00.000000000Z",
+        "2026-12-03T07:23:37Z",  # no fraction: the full parse
+        "2026-12-03T08:23:37.25+01:00",  # an offset: the full parse
+    ]
+    for text in stamps:
+        assert abs(sp._stamp(text) - parse_timestamp(text)) < 1e-6, text
+    lines = sp.feed(b"2026-12-03T07:23:37.250000000Z hello\n2026-12-03T07:23:38.5Z there\n")
+    assert [(ln.text, ln.ts_text) for ln in lines] == [
+        ("hello", "2026-12-03T07:23:37.250000000Z"),
+        ("there", "2026-12-03T07:23:38.5Z"),
+    ]
+    assert lines[1].ts - lines[0].ts == 1.25
