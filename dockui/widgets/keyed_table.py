@@ -18,11 +18,16 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from rich.padding import Padding
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.reactive import Reactive
+from textual.renderables.styled import Styled
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 
@@ -70,6 +75,81 @@ class KeyedTable(NavTable, Generic[T]):
     # content (height: auto) still asks for a layout.
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """A body cell, rendered again only when it changed.
+
+        DataTable keys its cell cache on a counter that every update bumps: one CPU
+        figure changing (every second with stats shown), or one row leaving in a burst,
+        re-rendered every visible cell through Rich. Here a cell's rendering is kept
+        while the cell object is the same one (an update stores a new one) and its
+        style, width and cursor state are unchanged; the row/column click metadata,
+        which moves with the row's index, is added on the way out.
+        """
+        if row_index < 0 or column_index < 0:  # header and row labels: as DataTable does
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        row = self.rows.get(row_key) if row_key is not None else None
+        cell = self._data.get(row_key, {}).get(column_key) if row is not None else None
+        if row is None or row.height != 1 or not isinstance(cell, Text):
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
+        key = (
+            row_key,
+            column_key,
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._pseudo_class_state,
+            width,
+            fixed,
+            self.cell_padding,
+        )
+        hit = self._cell_lines.get(key)
+        if hit is not None and hit[0] is cell:
+            lines = hit[1]
+        else:
+            component_style, post_style = self._get_styles_to_render_cell(
+                False,
+                False,
+                fixed,
+                hover,
+                cursor,
+                self.show_cursor,
+                self._show_hover_cursor,
+                self.cursor_foreground_priority == "css",
+                self.cursor_background_priority == "css",
+            )
+            options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
+            lines = self.app.console.render_lines(
+                Styled(
+                    Padding(cell, (0, self.cell_padding)),
+                    pre_style=base_style + component_style,
+                    post_style=post_style,
+                ),
+                options,
+            )
+            if hit is not None:
+                self._cell_lines.discard(key)  # Textual's LRUCache.set keeps an old value
+            self._cell_lines[key] = (cell, lines)  # the cell held: its id is not reused
+        meta = Style.from_meta({"row": row_index, "column": column_index})
+        return [
+            [
+                Segment(text, style + meta if style else meta, control)
+                for text, style, control in line
+            ]
+            for line in lines
+        ]
+
     def watch_virtual_size(self, size: Size) -> None:
         height = self.styles.height
         if height is not None and height.is_auto:
@@ -92,6 +172,9 @@ class KeyedTable(NavTable, Generic[T]):
         self.key_of = key_of
         self._sort_key = sort_key
         self.objects: dict[str, T] = {}
+        self._cell_lines: LRUCache[tuple[Any, ...], tuple[Text, list[list[Segment]]]] = LRUCache(
+            4096
+        )
         self._cells: dict[str, tuple[Any, ...]] = {}  # plain texts, then (style, *spans)
         self._ranks: dict[str, Any] = {}  # sort key of every shown row
         self._resort = False  # the sort key function changed: order again on the next sync

@@ -116,3 +116,87 @@ async def test_keyed_table_follows_a_random_history(seed: int) -> None:
                 table.rerender()
             await pilot.pause()
             check(table, model, pattern, key_fn)
+
+
+def _strips(table) -> list[list[tuple[str, object, object]]]:
+    out = []
+    for y in range(table.size.height):
+        strip = table.render_line(y)
+        out.append([(seg.text, seg.style, seg.style.meta if seg.style else None) for seg in strip])
+    return out
+
+
+async def test_cached_cells_render_exactly_like_datatable() -> None:
+    """KeyedTable keeps each cell's rendering while the cell is unchanged: what it draws
+    (text, colours, the row/column metadata clicks use) equals DataTable's own rendering
+    after updates, removals, a moved cursor and a resize; and one changed cell is the
+    only one rendered again."""
+    from textual.widgets import DataTable
+
+    app = TableApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(KeyedTable)
+        rng = random.Random(7)
+        model = {f"o{i}": Obj(f"o{i}", f"name-{i}", rng.randrange(50)) for i in range(40)}
+        table.update_objects(list(model.values()), full=True)
+        await pilot.pause()
+
+        def reference() -> list[list[tuple[str, object, object]]]:
+            # the same rows through DataTable's own _render_cell
+            original = KeyedTable._render_cell
+            KeyedTable._render_cell = DataTable._render_cell
+            try:
+                table._clear_caches()
+                return _strips(table)
+            finally:
+                KeyedTable._render_cell = original
+                table._clear_caches()
+
+        for step in range(6):
+            ours = _strips(table)
+            assert ours == reference(), f"step {step}"
+            changed = rng.sample(sorted(model), 3)
+            for key in changed:
+                model[key] = Obj(key, model[key].name + "!", model[key].rank)
+            gone = rng.sample(sorted(set(model) - set(changed)), 2)
+            for key in gone:
+                del model[key]
+            table.update_objects([model[k] for k in changed], removed=gone)
+            table.action_cursor_down()
+            await pilot.pause()
+        await pilot.resize_terminal(50, 15)
+        await pilot.pause()
+        assert _strips(table) == reference()
+
+        # one cell changes: only that cell goes through Rich again
+        _strips(table)
+        renders = 0
+        console = app.console
+        original_render_lines = console.render_lines
+
+        def counting(renderable, *args, **kwargs):
+            nonlocal renders
+            renders += type(renderable).__name__ == "Styled"  # a cell, not Rich's inner calls
+            return original_render_lines(renderable, *args, **kwargs)
+
+        console.render_lines = counting
+        try:
+            key = table.selected_key
+            model[key] = Obj(key, model[key].name, model[key].rank)  # same text: no update
+            ranks = [o.rank for o in model.values()]
+            first = next(  # a row alone at its rank: a new name does not move it
+                k
+                for k in (r.key.value for r in table.ordered_rows)
+                if k != key and ranks.count(model[k].rank) == 1
+            )
+            name = model[first].name
+            model[first] = Obj(first, name[:-1] + "Z", model[first].rank)  # same width
+            table.update_objects([model[first]])
+            await pilot.pause()
+            table._line_cache.clear()
+            table._row_render_cache.clear()
+            _strips(table)
+        finally:
+            console.render_lines = original_render_lines
+        # the changed cell, and the header (DataTable's own cache, cleared by any update)
+        assert renders == 1 + len(table.columns)
