@@ -405,8 +405,8 @@ class DockuiApp(App[None]):
             dirty, self._stats_dirty = self._stats_dirty, set()
             self.containers_pane.table.rerender(dirty)
         if self._ticks % FULL_TICK_EVERY == 0:
-            self.containers_pane.table.rerender()
-            self.images_pane.table.rerender()
+            self.containers_pane.table.rerender(self.containers_pane.aged(time.time()))
+            self.images_pane.table.rerender(self.images_pane.aged())
             return
         now = time.time()
         young = [

@@ -265,6 +265,12 @@ class ContainersPane(ListPane):
         self.post_message(self.MarksChanged())
         self.table.action_cursor_down()
 
+    def aged(self, now: float) -> list[str]:
+        """Containers whose Up column reads differently at `now`."""
+        return self.table.stale(
+            "up", lambda c: None if isinstance(c, ProjectRow) else uptime_label(c, now)
+        )
+
     def make_table(self) -> KeyedTable[ContainerSummary]:
         def render(c: ContainerSummary | ProjectRow) -> tuple[Text, ...]:
             if isinstance(c, ProjectRow):
@@ -357,6 +363,10 @@ class ImagesPane(ListPane):
         ("size", lambda i: (-i.size, i.display_name)),
         ("newest", lambda i: (-i.created, i.display_name)),
     ]
+
+    def aged(self) -> list[str]:
+        """Images whose Created column reads differently now."""
+        return self.table.stale("created", lambda i: fmt.ago(i.created))
 
     def make_table(self) -> KeyedTable[ImageSummary]:
         def render(i: ImageSummary) -> tuple[Text, ...]:

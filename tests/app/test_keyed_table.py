@@ -200,3 +200,26 @@ async def test_cached_cells_render_exactly_like_datatable() -> None:
             console.render_lines = original_render_lines
         # the changed cell, and the header (DataTable's own cache, cleared by any update)
         assert renders == 1 + len(table.columns)
+
+
+async def test_stale_finds_only_rows_whose_text_moved_on() -> None:
+    app = TableApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(KeyedTable)
+        model = {f"o{i}": Obj(f"o{i}", f"name-{i}", i) for i in range(30)}
+        table.update_objects(list(model.values()), full=True)
+        await pilot.pause()
+        assert table.stale("rank", lambda o: str(o.rank)) == []
+        # "time passes" for every third row; one row is skipped (None)
+        moved = {k for k, o in model.items() if o.rank % 3 == 0}
+
+        def text_now(o: Obj) -> str | None:
+            if o.id == "o3":
+                return None
+            return f"{o.rank}+" if o.id in moved else str(o.rank)
+
+        assert set(table.stale("rank", text_now)) == moved - {"o3"}
+        table.set_filter("name-1")  # hidden rows are not reported
+        await pilot.pause()
+        shown = {k for k in moved - {"o3"} if model[k].name.startswith("name-1")}
+        assert shown and set(table.stale("rank", text_now)) == shown
