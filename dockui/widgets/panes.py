@@ -268,7 +268,7 @@ class ContainersPane(ListPane):
     def aged(self, now: float) -> list[str]:
         """Containers whose Up column reads differently at `now`."""
         return self.table.stale(
-            "up", lambda c: None if isinstance(c, ProjectRow) else uptime_label(c, now)
+            "uptime", lambda c: None if isinstance(c, ProjectRow) else uptime_label(c, now)
         )
 
     def make_table(self) -> KeyedTable[ContainerSummary]:

@@ -118,3 +118,26 @@ async def test_the_start_up_heap_is_frozen(make_container):
         # the cyclic collector no longer walks Textual, the widgets and the first lists
         assert gc.get_freeze_count() > 10_000
     gc.unfreeze()
+
+
+async def test_the_twice_a_minute_tick_rerenders_only_aged_rows(make_container, monkeypatch):
+    """Ages re-rendered only where their text moved on; a row whose age text is stale
+    (the clock jumped 2 hours) is found and updated, the others are left alone."""
+    from dockui import app as app_module
+
+    c = make_container()
+    app = DockuiApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.containers_pane.table
+        await until(pilot, lambda: c.id in table.objects)
+        app._ticks = app_module.FULL_TICK_EVERY - 1
+        assert app.containers_pane.aged(time.time()) == []  # nothing to do right now
+        assert app.images_pane.aged() == []
+        later = time.time() + 2 * 3600
+        assert c.id in app.containers_pane.aged(later)
+        real_time = time.time
+        monkeypatch.setattr(app_module.time, "time", lambda: real_time() + 2 * 3600)
+        monkeypatch.setattr("dockui.widgets.panes.time.time", lambda: real_time() + 2 * 3600)
+        app._tick()  # the full tick
+        await pilot.pause()
+        assert table.get_cell(c.id, "uptime").plain.startswith("2h")
