@@ -115,7 +115,7 @@ class Watcher:
         *,
         connector: Callable[[str | None], Engine] = connect,
         debounce: float = 0.15,
-        resync_every: float = 60.0,
+        resync_every: float = 300.0,
         heartbeat_every: float = 1.0,
         heartbeat_timeout: float = 1.0,
         backoff: tuple[float, float] = (0.5, 8.0),
@@ -124,6 +124,9 @@ class Watcher:
         self.host = host
         self._connector = connector
         self.debounce = debounce
+        # A safety net only (the events stream is the source; a new stream always starts
+        # with a full list): listing 1,000 containers and 2,000 tags every minute cost the
+        # engine and stepped the app's heap up each time, for changes that never came.
         self.resync_every = resync_every
         self.heartbeat_every = heartbeat_every  # a silent network drop shows within ~2 s
         self.heartbeat_timeout = heartbeat_timeout
