@@ -109,6 +109,35 @@ LOGS_DRAIN_EVERY = 0.05
 FULL_TICK_EVERY = 30  # ticks between re-rendering every row's relative time
 
 
+class Cadence:
+    """Runs `action` at most every `every` seconds: the first request after a quiet spell
+    at once, the requests that come sooner together when the interval is up. `run()`
+    runs it now (and cancels what was due)."""
+
+    def __init__(self, app: App[Any], every: float, action: Callable[[], None]) -> None:
+        self._app = app
+        self.every = every
+        self._action = action
+        self._timer: Timer | None = None
+        self._last = 0.0
+
+    def request(self) -> None:
+        if self._timer is not None:
+            return  # already due
+        wait = self._last + self.every - time.monotonic()
+        if wait <= 0:
+            self.run()
+        else:
+            self._timer = self._app.set_timer(wait, self.run)
+
+    def run(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._last = time.monotonic()
+        self._action()
+
+
 class MainScreen(Screen[None]):
     """The four panes. Textual's Screen repaints all of itself whenever the focus moves
     (`focused` is a repainting reactive): a full-screen render on every Tab. What looks
@@ -181,10 +210,10 @@ class DockuiApp(App[None]):
         # Container updates are applied at most every CONTAINERS_APPLY_EVERY: in a burst
         # (500 removals, a compose project starting) they are merged, not repainted each.
         self._pending_containers: list[ContainersUpdated] = []
-        self._containers_timer: Timer | None = None
-        self._containers_applied_at = 0.0
-        self._logs_timer: Timer | None = None
-        self._logs_drained_at = 0.0
+        self._containers_cadence = Cadence(
+            self, CONTAINERS_APPLY_EVERY, lambda: self._apply_containers()
+        )
+        self._logs_cadence = Cadence(self, LOGS_DRAIN_EVERY, lambda: self._drain_logs())
         self._analysis_cancel: dict[str, threading.Event] = {}
         self._audit_cancel: dict[str, threading.Event] = {}
         self._history_done: float | None = None
@@ -334,19 +363,11 @@ class DockuiApp(App[None]):
 
     def on_containers_updated(self, message: ContainersUpdated) -> None:
         self._pending_containers.append(message)
-        if self._containers_timer is not None:
-            return  # already due
-        wait = self._containers_applied_at + CONTAINERS_APPLY_EVERY - time.monotonic()
-        if wait <= 0:
-            self._apply_containers()  # the first change after a quiet spell: at once
-        else:
-            self._containers_timer = self.set_timer(wait, self._apply_containers)
+        self._containers_cadence.request()
 
     def _apply_containers(self) -> None:
-        self._containers_timer = None
         pending, self._pending_containers = self._pending_containers, []
         if pending:
-            self._containers_applied_at = time.monotonic()
             self._containers_changed(merge_updates(pending))
 
     def _containers_changed(self, message: ContainersUpdated) -> None:
@@ -406,7 +427,7 @@ class DockuiApp(App[None]):
             self.containers_pane.table.rerender(dirty)
         if self._ticks % FULL_TICK_EVERY == 0:
             self.containers_pane.table.rerender(self.containers_pane.aged(time.time()))
-            self.images_pane.table.rerender(self.images_pane.aged())
+            self.images_pane.table.rerender(self.images_pane.aged(time.time()))
             return
         now = time.time()
         young = [
@@ -466,21 +487,11 @@ class DockuiApp(App[None]):
         self.log_session.start(self.engine, targets)
 
     def on_logs_ready(self, message: LogsReady) -> None:
-        if self._logs_timer is not None:
-            return  # a hand-over is already due
-        wait = self._logs_drained_at + LOGS_DRAIN_EVERY - time.monotonic()
-        if wait <= 0:
-            self._drain_logs()
-        else:
-            self._logs_timer = self.set_timer(wait, self._drain_logs)
+        self._logs_cadence.request()
 
     def _drain_logs(self) -> None:
         # One add per container per hand-over, however many reads were queued: the pane's
         # work follows the lines that arrived, never the number of socket reads.
-        if self._logs_timer is not None:
-            self._logs_timer.stop()
-            self._logs_timer = None
-        self._logs_drained_at = time.monotonic()
         merged = self.log_session.merged
         batches: dict[str, list[LogLine]] = {}
         for cid, lines in self.log_session.drain():
@@ -498,7 +509,7 @@ class DockuiApp(App[None]):
             self.log_session.skipped = 0
 
     def on_log_ended(self, message: LogEnded) -> None:
-        self._drain_logs()  # what was read before the end comes first
+        self._logs_cadence.run()  # what was read before the end comes first
         target = self.log_session.mark_ended(message.container_id, message.reason)
         if target is None:
             return

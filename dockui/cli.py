@@ -12,10 +12,10 @@ import sys
 
 from dockui import __version__
 
-# Subcommands: module, one-line help. Their modules (Dockerfile parser, lint rules, layer
-# and audit readers) load only when their command runs: opening the TUI does not pay for them.
 GC_YOUNG_THRESHOLD = 10_000  # new container objects between two young collections (700)
 
+# Subcommands: module, one-line help. Their modules (Dockerfile parser, lint rules, layer
+# and audit readers) load only when their command runs: opening the TUI does not pay for them.
 COMMANDS = {
     "layers": (
         "dockui.layers_cli",

@@ -25,11 +25,11 @@ from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Size
-from textual.reactive import Reactive
 from textual.renderables.styled import Styled
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellKey, ColumnKey, RowKey
+
+from dockui.widgets.fixedbox import FixedBox
 
 T = TypeVar("T")
 CELL_CACHE_SIZE = 1024  # rendered cells kept: a screenful of rows, with cursor variants
@@ -68,13 +68,8 @@ class NavTable(DataTable):
     ]
 
 
-class KeyedTable(NavTable, Generic[T]):
-    # DataTable sets virtual_size whenever rows come or go, and Widget declares it a
-    # layout reactive: every update of a list re-arranged and re-painted the whole screen
-    # (logs, the other lists, the key bar). A table in a fixed box (the panes are 1fr)
-    # only needs its scrollbars updated and itself repainted; a table sized by its
-    # content (height: auto) still asks for a layout.
-    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+class KeyedTable(FixedBox, NavTable, Generic[T]):
+    """(FixedBox: a row in or out repaints this table, not the screen.)"""
 
     def _render_cell(
         self,
@@ -150,13 +145,6 @@ class KeyedTable(NavTable, Generic[T]):
             ]
             for line in lines
         ]
-
-    def watch_virtual_size(self, size: Size) -> None:
-        height = self.styles.height
-        if height is not None and height.is_auto:
-            self.refresh(layout=True)
-        else:
-            self._scroll_update(size)
 
     def __init__(
         self,
@@ -388,7 +376,7 @@ class KeyedTable(NavTable, Generic[T]):
         self.hover_coordinate = self.hover_coordinate
         self._update_count += 1
         # Not DataTable's refresh(layout=True): the new height reaches the scrollbars
-        # through virtual_size (see watch_virtual_size), and nothing else moves.
+        # through virtual_size (see FixedBox), and nothing else moves.
         self.refresh()
 
     def _sync(self, changed: set[str], removed: Iterable[str] = ()) -> None:

@@ -28,6 +28,7 @@ from textual.strip import Strip
 
 from dockui.engine.models import LogLine
 from dockui.engine.text import strip_sgr
+from dockui.widgets.fixedbox import FixedBox
 
 SOURCE_COLOURS = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan",
                   "bright_magenta"]  # fmt: skip
@@ -53,7 +54,7 @@ class Row:
         self.plain = strip_sgr(self.line.text)
 
 
-class LogView(ScrollView, can_focus=True):
+class LogView(FixedBox, ScrollView, can_focus=True):
     """The buffer and its rendering. The pane around it owns keys and the status text."""
 
     BINDINGS = [
@@ -204,7 +205,7 @@ class LogView(ScrollView, can_focus=True):
             self._extend_layout(appended, gone)
         else:
             self._rebuild_view()
-        self._set_virtual_height(self._total_height())
+        self.virtual_size = Size(self.virtual_size.width, self._total_height())
         if self.following:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
             # The new height may only count after the next layout: follow again then.
@@ -215,18 +216,6 @@ class LogView(ScrollView, can_focus=True):
         # Always repaint: with a full ring buffer the height stays the same while every row
         # under the viewport changed (rows in, rows out), and no scroll happens to repaint.
         del before_height
-        self.refresh()
-
-    def _set_virtual_height(self, height: int) -> None:
-        """The scrollable height, without Textual's layout pass. `virtual_size` is a
-        layout reactive: setting it re-arranged and re-painted the whole screen on every
-        batch of lines, though this view's box never depends on its content (its
-        scrollbars appearing or going still ask for a layout themselves)."""
-        size = Size(self.virtual_size.width, height)
-        if size == self.virtual_size:
-            return
-        self.set_reactive(LogView.virtual_size, size)
-        self._scroll_update(size)
         self.refresh()
 
     # -- display modes -------------------------------------------------------------------
@@ -266,7 +255,7 @@ class LogView(ScrollView, can_focus=True):
         self._generation += 1
         self._rebuild_view()
         self._cache.clear()
-        self._set_virtual_height(self._total_height())
+        self.virtual_size = Size(self.virtual_size.width, self._total_height())
         if self.following:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
@@ -367,7 +356,7 @@ class LogView(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self._offsets = None
         self._cache.clear()
-        self._set_virtual_height(self._total_height())
+        self.virtual_size = Size(self.virtual_size.width, self._total_height())
         if self.following:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
 

@@ -364,9 +364,9 @@ class ImagesPane(ListPane):
         ("newest", lambda i: (-i.created, i.display_name)),
     ]
 
-    def aged(self) -> list[str]:
-        """Images whose Created column reads differently now."""
-        return self.table.stale("created", lambda i: fmt.ago(i.created))
+    def aged(self, now: float) -> list[str]:
+        """Images whose Created column reads differently at `now`."""
+        return self.table.stale("created", lambda i: fmt.ago(i.created, now))
 
     def make_table(self) -> KeyedTable[ImageSummary]:
         def render(i: ImageSummary) -> tuple[Text, ...]:

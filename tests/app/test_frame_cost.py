@@ -132,7 +132,7 @@ async def test_the_twice_a_minute_tick_rerenders_only_aged_rows(make_container, 
         await until(pilot, lambda: c.id in table.objects)
         app._ticks = app_module.FULL_TICK_EVERY - 1
         assert app.containers_pane.aged(time.time()) == []  # nothing to do right now
-        assert app.images_pane.aged() == []
+        assert app.images_pane.aged(time.time()) == []
         later = time.time() + 2 * 3600
         assert c.id in app.containers_pane.aged(later)
         real_time = time.time
