@@ -34,41 +34,34 @@ import socket
 import subprocess
 import threading
 import time
-import warnings
 import weakref
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlparse
-
-import docker
-import requests.adapters
-import urllib3
-import urllib3.connection
-import urllib3.connectionpool
-from docker.constants import (
-    DEFAULT_DOCKER_API_VERSION,
-    DEFAULT_MAX_POOL_SIZE,
-    DEFAULT_NUM_POOLS_SSH,
-    MINIMUM_DOCKER_API_VERSION,
-)
-from docker.transport.basehttpadapter import BaseHTTPAdapter
-from docker.utils import version_lt
 
 from dockui.engine.models import (
     ContainerSummary,
     EngineInfo,
     ImageSummary,
     Layer,
+    api_path,
     layers_from_history,
 )
 
 if TYPE_CHECKING:
+    import docker
+
     from dockui.engine.contexts import Target
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 DEFAULT_TIMEOUT = 10
+# The API versions dockui speaks: docker-py 7.1's newest and oldest (DEFAULT_ and
+# MINIMUM_DOCKER_API_VERSION in docker.constants; a test keeps them in step). Here, not
+# imported: a local engine is connected without loading docker-py (see dockerpy.py).
+API_NEWEST = "1.44"
+API_OLDEST = "1.24"
 
 
 class EngineUnavailable(Exception):
@@ -107,17 +100,23 @@ def resolve_host(host: str | None = None, environ: Mapping[str, str] | None = No
         return host or env.get("DOCKER_HOST") or DEFAULT_HOST
 
 
+def _version_lt(a: str, b: str) -> bool:
+    def parts(v: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in v.split(".") if p.isdigit())
+
+    return parts(a) < parts(b)
+
+
 def negotiate_version(server_api: str, server_min: str | None = None) -> str:
     """The highest API version both sides speak (docker CLI's negotiation rule)."""
-    chosen = DEFAULT_DOCKER_API_VERSION
-    if version_lt(server_api, chosen):
+    chosen = API_NEWEST
+    if _version_lt(server_api, chosen):
         chosen = server_api
-    if version_lt(chosen, MINIMUM_DOCKER_API_VERSION):
+    if _version_lt(chosen, API_OLDEST):
         raise ValueError(
-            f"the engine speaks API {server_api}; dockui needs {MINIMUM_DOCKER_API_VERSION} "
-            "or newer (Docker 1.12+)"
+            f"the engine speaks API {server_api}; dockui needs {API_OLDEST} or newer (Docker 1.12+)"
         )
-    if server_min and version_lt(chosen, server_min):
+    if server_min and _version_lt(chosen, server_min):
         chosen = server_min
     return chosen
 
@@ -437,44 +436,79 @@ def _has_errno(exc: BaseException, code: int) -> bool:
 # -- the engine ----------------------------------------------------------------------------
 @dataclass
 class Engine:
-    """A connected engine: the docker-py client plus what we learned when connecting."""
+    """A connected engine: what we learned when connecting, plus a docker-py client that is
+    built on first use (`client`, `api`).
 
-    client: docker.DockerClient
+    On a local unix socket the start-up path (version, lists, events, pings, stats, image
+    history) speaks plain HTTP over http.client and never loads docker-py; other
+    transports (tcp, TLS, ssh) go through docker-py for everything.
+    """
+
     info: EngineInfo
     target: Target | None = field(default=None, compare=False)
-    # Per-thread keep-alive connections of get_json on a local socket.
+    # Builds the docker-py client (first use of `client`/`api`); None with `_client` given.
+    client_factory: Callable[[], docker.DockerClient] | None = field(
+        default=None, compare=False, repr=False
+    )
+    _client: docker.DockerClient | None = field(default=None, compare=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+    # Per-thread keep-alive connections of the lean path on a local socket.
     _local: threading.local = field(default_factory=threading.local, compare=False, repr=False)
+    _lean_conns: weakref.WeakSet[_UnixConnection] = field(
+        default_factory=weakref.WeakSet, compare=False, repr=False
+    )
+
+    @property
+    def client(self) -> docker.DockerClient:
+        client = self._client
+        if client is None:
+            with self._lock:
+                client = self._client
+                if client is None:
+                    if self.client_factory is None:
+                        raise RuntimeError("this engine has no docker-py client")
+                    client = self._client = self.client_factory()
+        return client
 
     @property
     def api(self) -> docker.APIClient:
         return self.client.api
 
+    @property
+    def socket_path(self) -> str | None:
+        """The local unix socket, where the lean path applies; None for other transports."""
+        host = self.info.host
+        return host[len("unix://") :] if host.startswith("unix://") else None
+
     def get_json(
         self, path: str, params: Mapping[str, str] | None = None, timeout: float = 30.0
     ) -> Any:
-        """GET an API path (e.g. `/containers/ID/stats`) and decode its JSON.
+        """GET an API path (e.g. `/containers/ID/stats`, built with `api_path`) and decode
+        its JSON.
 
         On a local unix socket this goes over a plain http.client keep-alive connection,
         one per thread: a quarter of the CPU of a docker-py (requests) call, which is what a
-        stats poller pays for every visible container every two seconds. Other transports
-        (tcp, TLS, ssh) go through docker-py. Errors carry `status_code` like docker-py's.
+        stats poller pays for every visible container every two seconds, and no docker-py
+        import on the way to the first list. Other transports (tcp, TLS, ssh) go through
+        docker-py. Errors carry `status_code` like docker-py's.
         """
-        host = self.info.host
-        if not host.startswith("unix://"):
+        socket_path = self.socket_path
+        if socket_path is None:
             api = self.api
             response = api._get(api._url(path.replace("{", "{{").replace("}", "}}")),
                                 params=params, timeout=timeout)  # fmt: skip
             return api._result(response, json=True)
-        return json.loads(self._lean_get(host[len("unix://") :], path, params, timeout))
+        return json.loads(self._lean_get(socket_path, path, params, timeout))
 
     def _lean_get(
         self, socket_path: str, path: str, params: Mapping[str, str] | None, timeout: float
     ) -> bytes:
-        url = f"/v{self.api.api_version}{path}" + (f"?{urlencode(params)}" if params else "")
+        url = f"/v{self.info.api_version}{path}" + (f"?{urlencode(params)}" if params else "")
         for attempt in (1, 2):
             conn: _UnixConnection | None = getattr(self._local, "conn", None)
             if conn is None:
                 conn = self._local.conn = _UnixConnection(socket_path, timeout)
+                self._lean_conns.add(conn)
             conn.timeout = timeout
             if conn.sock is not None:
                 conn.sock.settimeout(timeout)
@@ -498,15 +532,20 @@ class Engine:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):  # closing a dead connection must never raise
-            self.client.close()
+        for conn in list(self._lean_conns):
+            with contextlib.suppress(Exception):
+                conn.close()
+        if self._client is not None:
+            with contextlib.suppress(Exception):  # closing a dead connection must never raise
+                self._client.close()
 
     def ping(self, timeout: float | None = None) -> bool:
         """GET /_ping; with `timeout`, a dead connection fails fast instead of hanging.
         On a local socket it goes the lean way (the watcher pings every second)."""
-        if timeout is not None and self.info.host.startswith("unix://"):
-            socket_path = self.info.host[len("unix://") :]
-            return self._lean_get(socket_path, "/_ping", None, timeout).strip() == b"OK"
+        socket_path = self.socket_path
+        if socket_path is not None:
+            body = self._lean_get(socket_path, "/_ping", None, timeout or DEFAULT_TIMEOUT)
+            return body.strip() == b"OK"
         if timeout is None:
             return bool(self.api.ping())
         api = self.api
@@ -527,32 +566,104 @@ class Engine:
 
     # Sparse lists: one request for all containers / images, no per-object inspect.
     def list_containers(self, ids: list[str] | None = None) -> list[ContainerSummary]:
-        filters = {"id": ids} if ids else None
-        return [
-            ContainerSummary.from_api(raw) for raw in self.api.containers(all=True, filters=filters)
-        ]
+        params = {"all": "1"}
+        if ids:
+            params["filters"] = json.dumps({"id": ids})
+        return [ContainerSummary.from_api(raw) for raw in self.get_json("/containers/json", params)]
 
     def list_images(self) -> list[ImageSummary]:
-        return [ImageSummary.from_api(raw) for raw in self.api.images()]
+        return [ImageSummary.from_api(raw) for raw in self.get_json("/images/json")]
 
     def image(self, image_id: str) -> ImageSummary | None:
         try:
-            raw = self.api.inspect_image(image_id)
-        except docker.errors.NotFound:
-            return None
+            raw = self.get_json(api_path("/images/{}/json", image_id))
+        except Exception as exc:  # EngineHTTPError here, docker.errors.NotFound via docker-py
+            if getattr(exc, "status_code", None) == 404:
+                return None
+            raise
         return ImageSummary.from_api(raw)
 
     def history(self, image: str) -> list[Layer]:
-        return layers_from_history(self.api.history(image))
+        return layers_from_history(self.get_json(api_path("/images/{}/history", image)))
 
     def export_image(self, image: str, chunk_size: int = 1 << 20) -> Any:
         """The image export (`docker save`) as an iterator of byte chunks, streamed."""
         return self.api.get_image(image, chunk_size=chunk_size)
 
-    def events(self, **kwargs: Any) -> Any:
-        """The engine's event stream (decoded); `.close()` it from another thread to stop.
-        Works on every transport: over ssh, closing ends the ssh process behind it."""
-        return self.api.events(decode=True, **kwargs)
+    def events(self, filters: Mapping[str, list[str]] | None = None) -> Any:
+        """The engine's event stream (decoded dicts); `.close()` it from another thread to
+        stop. Works on every transport: over ssh, closing ends the ssh process behind it."""
+        socket_path = self.socket_path
+        if socket_path is None:
+            return self.api.events(decode=True, filters=dict(filters) if filters else None)
+        params = {"filters": json.dumps(dict(filters))} if filters else None
+        url = f"/v{self.info.api_version}/events" + (f"?{urlencode(params)}" if params else "")
+        return EventStream(socket_path, url)
+
+
+class EventStream:
+    """`GET /events` on a local socket: an iterator of event dicts until the engine closes
+    it or `close()` (from any thread) shuts the socket down."""
+
+    def __init__(self, socket_path: str, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        conn = _UnixConnection(socket_path, timeout)
+        try:
+            conn.request("GET", url, headers={"User-Agent": "dockui"})
+            response = conn.getresponse()  # the engine sends its headers at once
+            if response.status >= 400:
+                raise EngineHTTPError(response.status, _error_message(response.read()))
+        except BaseException:
+            conn.close()
+            raise
+        if conn.sock is not None:
+            conn.sock.settimeout(None)  # events may be hours apart; pings watch the engine
+        self._conn = conn
+        self._sock = conn.sock
+        self._response = response
+        self._closed = False
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        pending = b""
+        while not self._closed:
+            try:
+                data = self._response.read1(65536)
+            except (OSError, ValueError, http.client.HTTPException):
+                if self._closed:
+                    return
+                raise
+            if not data:
+                return
+            pending += data
+            *whole, pending = pending.split(b"\n")
+            for line in whole:
+                if line.strip():
+                    yield json.loads(line)
+
+    def close(self) -> None:
+        self._closed = True
+        sock = self._sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a reader blocked in read1
+        with contextlib.suppress(Exception):
+            self._conn.close()
+
+
+def _lean_version(socket_path: str, timeout: float) -> dict[str, Any]:
+    """GET /version (unversioned) over a one-off connection to a local socket."""
+    conn = _UnixConnection(socket_path, timeout)
+    try:
+        conn.request("GET", "/version", headers={"User-Agent": "dockui"})
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    if response.status >= 400:
+        raise EngineHTTPError(response.status, _error_message(body))
+    version = json.loads(body)
+    if not isinstance(version, dict):
+        raise EngineHTTPError(response.status, "not a Docker engine's /version answer")
+    return version
 
 
 def connect(
@@ -574,23 +685,33 @@ def connect(
     scheme = urlparse(address).scheme
     if scheme == "ssh" and _ssh_binary(environ) is None:
         raise explain(address, SSHError("no ssh binary", missing_binary=True), target=target)
-    api: _APIClient | None = None
-    try:
-        # Ask the unversioned /version endpoint first, then speak the highest common
-        # version over the same client (one handshake: it matters over ssh and TLS).
-        api = _APIClient(target, MINIMUM_DOCKER_API_VERSION, timeout, environ)
-        version = api.version(api_version=False)
-        api_version = negotiate_version(
-            str(version.get("ApiVersion") or MINIMUM_DOCKER_API_VERSION),
-            version.get("MinAPIVersion"),
-        )
-        api._version = api_version
-        client = _DockerClient(api)  # /version answered: no separate ping (a round trip)
-    except Exception as exc:  # docker-py, requests/urllib3 (not all OSError), ssh, TLS
-        if api is not None:
-            with contextlib.suppress(Exception):
-                api.close()
-        raise explain(address, exc, target=target) from exc
+    client: docker.DockerClient | None = None
+    if scheme == "unix":
+        # A local socket: /version over http.client, docker-py only when first needed.
+        try:
+            version = _lean_version(address[len("unix://") :], timeout)
+            api_version = negotiate_version(
+                str(version.get("ApiVersion") or API_OLDEST), version.get("MinAPIVersion")
+            )
+        except Exception as exc:
+            raise explain(address, exc, target=target) from exc
+    else:
+        from dockui.engine.dockerpy import build_client
+
+        try:
+            # Ask the unversioned /version endpoint first, then speak the highest common
+            # version over the same client (one handshake: it matters over ssh and TLS).
+            client = build_client(target, API_OLDEST, timeout, environ)
+            version = client.api.version(api_version=False)
+            api_version = negotiate_version(
+                str(version.get("ApiVersion") or API_OLDEST), version.get("MinAPIVersion")
+            )
+            client.api._version = api_version  # /version answered: no separate ping
+        except Exception as exc:  # docker-py, requests/urllib3 (not all OSError), ssh, TLS
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    client.close()
+            raise explain(address, exc, target=target) from exc
     transport = {"https": "tls", "http": "tcp"}.get(scheme, scheme)
     if scheme == "tcp":
         transport = "tls" if target.tls_config is not None else "tcp"
@@ -606,52 +727,13 @@ def connect(
         transport=transport,
         tls=target.tls_config is not None,
     )
-    return Engine(client=client, info=info, target=target)
 
+    def factory() -> docker.DockerClient:
+        from dockui.engine.dockerpy import build_client
 
-class _DockerClient(docker.DockerClient):
-    """A DockerClient around an APIClient we built (DockerClient.__init__ only sets .api)."""
+        return build_client(target, api_version, timeout, environ)
 
-    def __init__(self, api: docker.APIClient) -> None:  # no super(): it would build a client
-        self.api = api
-
-
-class _APIClient(docker.APIClient):
-    """docker-py's APIClient, reaching ssh:// through the system ssh and keeping a TLS
-    engine's CA when REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE are set."""
-
-    def __init__(
-        self, target: Target, version: str, timeout: int, environ: Mapping[str, str] | None
-    ) -> None:
-        if target.tls_config is not None and target.tls_config.verify is False:
-            # The user chose skip-verify (DOCKER_TLS / SkipTLSVerify); urllib3 would warn on
-            # stderr at every request, over the TUI.
-            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
-        if urlparse(target.host).scheme != "ssh":
-            super().__init__(
-                base_url=target.host, tls=target.tls_config or False, version=version,
-                timeout=timeout,
-            )  # fmt: skip
-            return
-        # docker-py builds its ssh adapter only with paramiko importable; build the client
-        # on an inert placeholder (never contacted: the version is explicit), then mount
-        # our own adapter the way docker-py mounts its ssh one.
-        super().__init__(base_url="unix:///dev/null", version=version, timeout=timeout)
-        adapter = _SSHAdapter(target.host, timeout=timeout, environ=environ)
-        self._custom_adapter = adapter
-        self.mount("http+docker://ssh", adapter)
-        for prefix in list(self.adapters):
-            if prefix != "http+docker://ssh":
-                self.adapters.pop(prefix)
-        self.base_url = "http+docker://ssh"
-
-    def merge_environment_settings(
-        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> Any:
-        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        if verify is None and self.verify is not True and self.verify is not None:
-            settings["verify"] = self.verify  # our ca.pem (or skip-verify) beats the env's
-        return settings
+    return Engine(info=info, target=target, client_factory=factory, _client=client)
 
 
 # -- ssh:// through the system ssh ---------------------------------------------------------
@@ -933,78 +1015,10 @@ def _reap(proc: subprocess.Popen[bytes]) -> None:
                 stream.close()
 
 
-class _SSHConnection(urllib3.connection.HTTPConnection):
-    def __init__(self, adapter: _SSHAdapter, timeout: Any) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._adapter = adapter
-        self.timeout = timeout
-
-    def connect(self) -> None:
-        tunnel = _SSHTunnel(self._adapter.url, self._adapter.environ)
-        timeout = self.timeout if isinstance(self.timeout, (int, float)) else None
-        tunnel.settimeout(timeout)
-        tunnel.connect()
-        self._adapter.tunnels.add(tunnel)
-        self.sock = tunnel  # type: ignore[assignment]
-
-
-class _SSHConnectionPool(urllib3.connectionpool.HTTPConnectionPool):
-    scheme = "ssh"
-
-    def __init__(self, adapter: _SSHAdapter, timeout: Any, maxsize: int) -> None:
-        super().__init__("localhost", timeout=timeout, maxsize=maxsize)
-        self._adapter = adapter
-        self.timeout = timeout
-
-    def _new_conn(self) -> _SSHConnection:  # type: ignore[override]
-        return _SSHConnection(self._adapter, self.timeout)
-
-
-class _SSHAdapter(BaseHTTPAdapter):
-    __attrs__ = [*requests.adapters.HTTPAdapter.__attrs__, "pools", "timeout", "max_pool_size"]
-
-    def __init__(
-        self,
-        url: str,
-        timeout: Any = 60,
-        environ: Mapping[str, str] | None = None,
-        pool_connections: int = DEFAULT_NUM_POOLS_SSH,
-        max_pool_size: int = DEFAULT_MAX_POOL_SIZE,
-    ) -> None:
-        self.url = url
-        self.environ = environ
-        self.timeout = timeout
-        self.max_pool_size = max_pool_size
-        self.tunnels: weakref.WeakSet[_SSHTunnel] = weakref.WeakSet()
-        self.pools = urllib3._collections.RecentlyUsedContainer(
-            pool_connections, dispose_func=lambda p: p.close()
-        )
-        super().__init__()
-
-    def get_connection(self, url: Any, proxies: Any = None) -> _SSHConnectionPool:
-        # One pool for every URL (docker-py keys pools by URL, path included: over ssh
-        # that is one handshake per distinct endpoint).
-        with self.pools.lock:
-            pool = self.pools.get("ssh")
-            if pool:
-                return pool
-            pool = _SSHConnectionPool(self, self.timeout, self.max_pool_size)
-            self.pools["ssh"] = pool
-        return pool
-
-    def request_url(self, request: Any, proxies: Any) -> str:
-        return request.path_url  # no proxies for a pipe
-
-    def close(self) -> None:
-        super().close()
-        for tunnel in list(self.tunnels):  # streams still out (events, logs) end too
-            with contextlib.suppress(Exception):
-                tunnel.close()
-
-
 def wait_closed(engine: Engine, timeout: float = 3.0) -> bool:
     """For tests and clean exits: True once no ssh process of `engine` is alive."""
-    adapter = getattr(engine.api, "_custom_adapter", None)
+    client = engine._client  # never built: no ssh process was ever started
+    adapter = getattr(client.api, "_custom_adapter", None) if client is not None else None
     tunnels = list(getattr(adapter, "tunnels", ()))
     deadline = time.monotonic() + timeout
     for tunnel in tunnels:

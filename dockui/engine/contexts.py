@@ -23,19 +23,29 @@ environment variable overrides the active context" and does the same.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from docker.context.config import METAFILE, get_context_id
-from docker.errors import TLSParameterError
-from docker.tls import TLSConfig
-
 from dockui.engine.client import DEFAULT_HOST, EngineUnavailable
+
+if TYPE_CHECKING:
+    from docker.tls import TLSConfig
+
+# The context store's layout, as docker.context.config has it (METAFILE, get_context_id);
+# written out so resolving the default socket does not import docker-py (a test compares).
+METAFILE = "meta.json"
+
+
+def get_context_id(name: str) -> str:
+    """The directory name of a context in the store: the SHA-256 of its name."""
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()
+
 
 DEFAULT_CONTEXT = "default"
 DEFAULT_DESCRIPTION = "Current DOCKER_HOST based configuration"
@@ -384,6 +394,9 @@ def _context_tls_config(
 def _tls(
     address: str, client_cert: tuple[str, str] | None, ca: str | None, verify: bool
 ) -> TLSConfig:
+    from docker.errors import TLSParameterError
+    from docker.tls import TLSConfig
+
     try:
         return TLSConfig(client_cert=client_cert, ca_cert=ca, verify=verify)
     except TLSParameterError as exc:

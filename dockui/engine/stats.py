@@ -207,7 +207,7 @@ def _stamp(text: Any) -> float:
 def fetch_stats(engine: Engine, container: str) -> dict[str, Any]:
     """One reading, answered at once (one-shot on API 1.41+; older engines wait ~2 s)."""
     params = {"stream": "0"}
-    if _version_at_least(engine.api.api_version, (1, 41)):
+    if _version_at_least(engine.info.api_version, (1, 41)):
         params["one-shot"] = "1"
     result: dict[str, Any] = engine.get_json(api_path("/containers/{}/stats", container), params)
     return result

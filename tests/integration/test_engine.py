@@ -179,3 +179,76 @@ def test_get_json_on_the_local_socket_agrees_with_docker_py_and_recovers(make_co
         assert engine.get_json(path)["Id"] == box.id
     finally:
         engine.close()
+
+
+def test_a_local_engine_is_connected_listed_and_watched_without_docker_py():
+    """The start-up path (version, lists, events, pings, history) on a local socket never
+    loads docker-py or requests: ~150 ms of imports before the first list."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, threading\n"
+        "from dockui.engine.client import connect\n"
+        "import dockui.app, dockui.engine.watch, dockui.engine.stats\n"
+        "engine = connect()\n"
+        "assert engine.info.host.startswith('unix://')\n"
+        "engine.list_containers(); images = engine.list_images(); engine.ping(timeout=2)\n"
+        "engine.history(images[0].id) if images else None\n"
+        "stream = engine.events(filters={'type': ['container']})\n"
+        "reader = threading.Thread(target=lambda: list(stream)); reader.start()\n"
+        "stream.close(); reader.join(5); assert not reader.is_alive()\n"
+        "print(sorted(m for m in ('docker', 'requests', 'urllib3') if m in sys.modules))\n"
+        "engine.api  # the docker-py client is still there when something asks for it\n"
+        "print('docker' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.split("\n")[:2] == ["[]", "True"]
+
+
+def test_the_lean_event_stream_carries_what_docker_py_decodes(docker_client, make_container):
+    """Same events (type, action, actor, labels) as docker-py's stream, and close() from
+    another thread ends a reader blocked on a quiet stream."""
+    engine = connect()
+    lean = engine.events(filters={"type": ["container"], "label": ["dockui.test=1"]})
+    reference = docker_client.api.events(
+        decode=True, filters={"type": ["container"], "label": ["dockui.test=1"]}
+    )
+    seen: dict[str, list[dict]] = {"lean": [], "docker-py": []}
+
+    def read(name, stream):
+        try:
+            for event in stream:
+                seen[name].append(event)
+        except Exception:  # the reference stream raises when closed
+            pass
+
+    readers = [
+        threading.Thread(target=read, args=("lean", lean), daemon=True),
+        threading.Thread(target=read, args=("docker-py", reference), daemon=True),
+    ]
+    try:
+        for reader in readers:
+            reader.start()
+        box = make_container("true", start=False)
+        box.remove()
+        wait_for(
+            lambda: all(
+                any(e.get("Action") == "destroy" and e["Actor"]["ID"] == box.id for e in got)
+                for got in seen.values()
+            ),
+            timeout=10,
+        )
+        assert seen["lean"] == seen["docker-py"]
+        assert [e["Action"] for e in seen["lean"]] == ["create", "destroy"]
+        assert seen["lean"][0]["Actor"]["Attributes"]["dockui.test"] == "1"
+        started = time.monotonic()
+        lean.close()
+        readers[0].join(5)
+        assert not readers[0].is_alive() and time.monotonic() - started < 2
+    finally:
+        lean.close()
+        reference.close()
+        engine.close()

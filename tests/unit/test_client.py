@@ -12,6 +12,21 @@ def test_negotiate_version():
     assert negotiate_version("1.40", "1.41") == "1.41"  # never below the engine's minimum
     with pytest.raises(ValueError, match="dockui needs"):
         negotiate_version("1.20", "1.12")  # older than docker-py speaks
+    assert negotiate_version("1.100", "1.24") == "1.44"
+
+
+def test_version_constants_are_docker_pys():
+    """Written out so a local engine connects without importing docker-py: kept in step."""
+    import docker.constants
+    import docker.context.config
+
+    from dockui.engine import client, contexts
+
+    assert client.API_NEWEST == docker.constants.DEFAULT_DOCKER_API_VERSION
+    assert client.API_OLDEST == docker.constants.MINIMUM_DOCKER_API_VERSION
+    assert contexts.METAFILE == docker.context.config.METAFILE
+    for name in ("default", "staging", "prod-eu", "ünïcode"):
+        assert contexts.get_context_id(name) == docker.context.config.get_context_id(name)
 
 
 def test_resolve_host():
