@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import Any, Generic, TypeVar
 
 from rich.padding import Padding
@@ -25,9 +26,10 @@ from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.cache import LRUCache
+from textual.geometry import Size
 from textual.renderables.styled import Styled
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellKey, ColumnKey, RowKey
+from textual.widgets.data_table import CellKey, ColumnKey, Row, RowKey
 
 from dockui.widgets.fixedbox import FixedBox
 
@@ -145,6 +147,34 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
             ]
             for line in lines
         ]
+
+    # -- sizes: our columns have set widths ----------------------------------------------
+    # fit_columns sizes every column from the plain-text widths kept per row
+    # (`_width_counts`), so DataTable's own measuring is wasted work here: on idle it
+    # measures every cell of every new row through Rich (7,000 measurements for the first
+    # 1,000 containers), and for every updated cell that got narrower it measures the
+    # whole column again (every CPU figure that shrank, each stats tick).
+    def _measures(self) -> bool:
+        return self._labelled_row_exists or any(c.auto_width for c in self.columns.values())
+
+    def _update_column_widths(self, updated_cells: set[CellKey]) -> None:
+        if self._measures():
+            super()._update_column_widths(updated_cells)
+            return
+        self._require_update_dimensions = True
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        if self._measures() or any(
+            (row := self.rows.get(key)) is not None and (row.auto_height or row.label is not None)
+            for key in new_rows
+        ):
+            super()._update_dimensions(new_rows)
+            return
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        header_height = self.header_height if self.show_header else 0
+        self.virtual_size = Size(
+            width + self._row_label_column_width, self._total_row_height + header_height
+        )
 
     def __init__(
         self,
@@ -379,6 +409,31 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         # through virtual_size (see FixedBox), and nothing else moves.
         self.refresh()
 
+    def _add_rows(self, rows: list[tuple[str, tuple[Text, ...]]]) -> None:
+        """Append rows in one pass: DataTable's `add_row` sets the cursor reactive (and runs
+        its validators and watchers) and bumps the update counter for every row, which was
+        most of the first list of 1,000 containers."""
+        if not rows:
+            return
+        was_empty = not self.row_count
+        ordered = self.ordered_columns
+        locations, data, table_rows = self._row_locations, self._data, self.rows
+        new = self._new_rows
+        index = len(locations)
+        for key, cells in rows:
+            row_key = RowKey(key)
+            locations[row_key] = index
+            index += 1
+            data[row_key] = {column.key: cell for column, cell in zip_longest(ordered, cells)}
+            table_rows[row_key] = Row(row_key, 1)
+            new.add(row_key)
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate
+        if was_empty and self.columns and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()  # as add_row does for the first row
+        self._update_count += 1
+        self.check_idle()
+
     def _sync(self, changed: set[str], removed: Iterable[str] = ()) -> None:
         cursor_key = self.selected_key
         cursor_row = self.cursor_row
@@ -394,10 +449,11 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         if drop:
             self._drop_rows(drop)
             self._order = [k for k in self._order if k in self._cells]
-        added = False
         reorder, self._resort = self._resort, False
         sort_key = self._sort_key
         n_cols = len(self.columns_spec)
+        was_empty = not self._cells
+        new_rows: list[tuple[str, tuple[Text, ...]]] = []
         for key, cells in rendered.items():
             plain = plains[key]
             if not self._visible(key, plain):
@@ -405,9 +461,8 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
             styles = tuple((c.style, *c.spans) for c in cells)
             rank = sort_key(self.objects[key])
             if key not in self._cells:
-                self.add_row(*self._row_cells(key, cells), key=key)
+                new_rows.append((key, self._row_cells(key, cells)))
                 self._count_widths(plain, +1)
-                added = True
             else:
                 old = self._cells[key]
                 old_plain, old_styles = old[:n_cols], old[n_cols:]
@@ -421,6 +476,15 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
                 reorder = reorder or rank != self._ranks.get(key)
             self._cells[key] = plain + styles
             self._ranks[key] = rank
+        added = bool(new_rows)
+        if was_empty and added:
+            # A first list goes in already in order: no sort of the table afterwards.
+            new_rows.sort(key=lambda row: self._ranks[row[0]])
+            self._add_rows(new_rows)
+            self._order = [key for key, _ in new_rows]
+            added = reorder = False
+        else:
+            self._add_rows(new_rows)
         # Restore the order with one sort, only when it may have changed.
         if added or reorder:
             order = sorted(self._cells, key=self._ranks.__getitem__)

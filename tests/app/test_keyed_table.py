@@ -223,3 +223,56 @@ async def test_stale_finds_only_rows_whose_text_moved_on() -> None:
         await pilot.pause()
         shown = {k for k in moved - {"o3"} if model[k].name.startswith("name-1")}
         assert shown and set(table.stale("rank", text_now)) == shown
+
+
+async def test_a_first_list_goes_in_sorted_and_no_cell_is_measured(monkeypatch) -> None:
+    """The first 1,000 rows go in as one block already in order (no table sort), and
+    neither they nor later narrower texts are measured through Rich: the columns have set
+    widths (fit_columns), so DataTable's per-cell measuring was wasted start-up time."""
+    import textual.widgets._data_table as data_table
+
+    measured = [0]
+    real_measure = data_table.measure
+
+    def counting(*args, **kwargs):
+        measured[0] += 1
+        return real_measure(*args, **kwargs)
+
+    monkeypatch.setattr(data_table, "measure", counting)
+    objs = [Obj(f"o{i}", f"name{(i * 7919) % 1000:03d}", (i * 31) % 50) for i in range(1000)]
+    model = {o.id: o for o in objs}
+    key_fn = lambda o: (o.rank, o.name, o.id)  # noqa: E731
+    async with TableApp().run_test(size=(100, 30)) as pilot:
+        table: KeyedTable[Obj] = pilot.app.query_one("#t", KeyedTable)
+        await pilot.pause()
+        measured[0] = 0
+        sorts = [0]
+        real_sort = table.sort
+
+        def counting_sort(*args, **kwargs):
+            sorts[0] += 1
+            return real_sort(*args, **kwargs)
+
+        table.sort = counting_sort  # type: ignore[method-assign]
+        table.update_objects(objs, full=True)
+        await pilot.pause()
+        check(table, model, "", key_fn)
+        assert sorts[0] == 0
+        first = min(objs, key=key_fn)
+        assert table.cursor_row == 0 and table.selected_key == first.id
+        assert table.virtual_size.height == 1000 + table.header_height
+        # narrower texts for some rows (as CPU figures do every stats tick)
+        narrower = [Obj(o.id, o.name[:5], o.rank) for o in objs[:100]]
+        model.update((o.id, o) for o in narrower)
+        table.update_objects(narrower)
+        await pilot.pause()
+        check(table, model, "", key_fn)
+        assert measured[0] == 0
+        # later rows still go where they belong (one sort, as before)
+        sorts[0] = 0
+        late = [Obj("late", "aaa", -1)]
+        model["late"] = late[0]
+        table.update_objects(late)
+        await pilot.pause()
+        check(table, model, "", key_fn)
+        assert table.ordered_rows[0].key.value == "late" and sorts[0] == 1
