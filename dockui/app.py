@@ -101,6 +101,10 @@ def binding_ids() -> set[str]:
 SELECT_DELAY = 0.15  # seconds the cursor must rest before logs/layers follow it
 TICK_EVERY = 1.0  # re-render relative times that show seconds (uptime under a minute)
 CONTAINERS_APPLY_EVERY = 0.3  # s between two container-list updates in a burst
+# ... and while the updates stay large (a burst of hundreds of removals goes on for seconds
+# on the engine): each one re-sorts and repaints the list, work the keys wait behind.
+CONTAINERS_BURST_EVERY = 1.0
+BURST_ROWS = 25  # rows changed in one update that make it a burst
 # s between two hand-overs of queued log lines to the Logs pane. A stream of thousands of
 # lines a second is shown as 20 frames a second: each hand-over scrolls and repaints the
 # pane, and at Textual's 60 frames the repaints alone kept the UI thread busy (key
@@ -367,8 +371,13 @@ class DockuiApp(App[None]):
 
     def _apply_containers(self) -> None:
         pending, self._pending_containers = self._pending_containers, []
-        if pending:
-            self._containers_changed(merge_updates(pending))
+        if not pending:
+            return
+        merged = merge_updates(pending)
+        self._containers_changed(merged)
+        # A large update is likely one of many: space the next ones out until they shrink.
+        big = not merged.full and len(merged.upserts) + len(merged.removed) >= BURST_ROWS
+        self._containers_cadence.every = CONTAINERS_BURST_EVERY if big else CONTAINERS_APPLY_EVERY
 
     def _containers_changed(self, message: ContainersUpdated) -> None:
         if message.full:

@@ -28,6 +28,7 @@ from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.renderables.styled import Styled
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellKey, ColumnKey, Row, RowKey
 
@@ -35,6 +36,7 @@ from dockui.widgets.fixedbox import FixedBox
 
 T = TypeVar("T")
 CELL_CACHE_SIZE = 1024  # rendered cells kept: a screenful of rows, with cursor variants
+LINE_CACHE_SIZE = 256  # assembled lines kept: a tall screenful, with cursor variants
 USEFUL_WIDTH = 8  # an optional column squeezed below this is dropped instead
 
 
@@ -148,6 +150,71 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
             for line in lines
         ]
 
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        """A body line, assembled again only when its row changed.
+
+        DataTable keys its line and row caches on the update counter and on the cursor's
+        and hover's coordinates: a CPU figure changing in one row, or a key moving the
+        cursor, re-assembled every visible line from its cells. Here a line is kept while
+        its row holds the same cell objects at the same index (click metadata carries the
+        index) and its cursor/hover state, crop, width and styles are unchanged.
+        """
+        width = self.size.width
+        try:
+            row_key, line_no = self._get_offsets(y)
+        except LookupError:
+            return Strip.blank(width, base_style)
+        row_index = self._row_locations.get(row_key)
+        data = self._data.get(row_key)
+        if (
+            row_index is None
+            or data is None
+            or self.cursor_type != "row"
+            or self.fixed_columns
+            or self._labelled_row_exists
+        ):
+            return super()._render_line(y, x1, x2, base_style)
+        cells = tuple(data.values())
+        key = (
+            row_key,
+            line_no,
+            row_index,
+            x1,
+            x2,
+            width,
+            base_style,
+            self.cursor_coordinate.row == row_index,
+            self.hover_coordinate.row == row_index,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self._pseudo_class_state,
+        )
+        hit = self._line_strips.get(key)
+        if (
+            hit is not None
+            and len(hit[0]) == len(cells)
+            and all(a is b for a, b in zip(hit[0], cells, strict=True))
+        ):
+            return hit[1]
+        strip = super()._render_line(y, x1, x2, base_style)
+        if hit is not None:
+            self._line_strips.discard(key)  # Textual's LRUCache.set keeps an old value
+        self._line_strips[key] = (cells, strip)  # the cells held: their ids are not reused
+        return strip
+
+    def _clear_own_caches(self) -> None:
+        for cache in (getattr(self, "_cell_lines", None), getattr(self, "_line_strips", None)):
+            if cache is not None:  # (DataTable may clear before __init__ made them)
+                cache.clear()
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()
+        self._clear_own_caches()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()  # a theme or CSS change restyles every cell
+        self._clear_own_caches()
+
     # -- sizes: our columns have set widths ----------------------------------------------
     # fit_columns sizes every column from the plain-text widths kept per row
     # (`_width_counts`), so DataTable's own measuring is wasted work here: on idle it
@@ -193,6 +260,9 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         self.objects: dict[str, T] = {}
         self._cell_lines: LRUCache[tuple[Any, ...], tuple[Text, list[list[Segment]]]] = LRUCache(
             CELL_CACHE_SIZE
+        )
+        self._line_strips: LRUCache[tuple[Any, ...], tuple[tuple[Any, ...], Strip]] = LRUCache(
+            LINE_CACHE_SIZE
         )
         self._cells: dict[str, tuple[Any, ...]] = {}  # plain texts, then (style, *spans)
         self._ranks: dict[str, Any] = {}  # sort key of every shown row
@@ -263,6 +333,7 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         if widths == self._widths:
             return
         self._widths = widths
+        self._line_strips.clear()  # (cells are keyed by width already)
         for i, width_i in zip(shown_t, widths, strict=True):
             column = self.columns[ColumnKey(specs[i].key)]
             column.width = width_i

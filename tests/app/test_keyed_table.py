@@ -276,3 +276,52 @@ async def test_a_first_list_goes_in_sorted_and_no_cell_is_measured(monkeypatch) 
         await pilot.pause()
         check(table, model, "", key_fn)
         assert table.ordered_rows[0].key.value == "late" and sorts[0] == 1
+
+
+async def test_lines_are_assembled_again_only_where_their_row_changed() -> None:
+    """A key moving the cursor re-assembles at most the rows it left and reached (DataTable
+    re-assembled every visible line); a cell update, the row it is in; a theme change,
+    everything (and the result equals a fresh rendering)."""
+    from textual.widgets import DataTable
+
+    app = TableApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(KeyedTable)
+        model = {f"o{i}": Obj(f"o{i}", f"name-{i:02d}", i) for i in range(40)}
+        table.update_objects(list(model.values()), full=True)
+        table.focus()
+        await pilot.pause()
+        _strips(table)
+        assembled: list[object] = []
+        original = DataTable._render_line_in_row
+
+        def counting(self, row_key, *args, **kwargs):
+            assembled.append(row_key.value)
+            return original(self, row_key, *args, **kwargs)
+
+        DataTable._render_line_in_row = counting  # type: ignore[method-assign]
+        try:
+            await pilot.press("j")
+            await pilot.pause()
+            assembled.clear()
+            fresh_before = _strips(table)
+            assert [k for k in assembled if k is not None] == []  # (None: the header)
+            await pilot.press("j")  # the frame after it re-assembles what changed
+            await pilot.pause()
+            _strips(table)
+            # o2 with the cursor is new; o1 without it may still be cached from before
+            assert "o2" in assembled and set(assembled) - {None} <= {"o1", "o2"}
+            assembled.clear()
+            model["o5"] = Obj("o5", "name-5x", 5)  # same width: the columns stay
+            table.update_objects([model["o5"]])
+            await pilot.pause()
+            _strips(table)
+            assert [k for k in assembled if k is not None] == ["o5"]
+            app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+            await pilot.pause()
+            themed = _strips(table)
+            assert themed != fresh_before
+            table._clear_caches()
+            assert themed == _strips(table)
+        finally:
+            DataTable._render_line_in_row = original  # type: ignore[method-assign]

@@ -4,6 +4,7 @@ the engine's containers (issue 10: `docker rm -f` of hundreds of containers at o
 from __future__ import annotations
 
 import asyncio
+import itertools
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import docker
 import pytest
 
-from dockui.app import DockuiApp
+from dockui.app import CONTAINERS_BURST_EVERY, DockuiApp
 from dockui.widgets.panes import PROJECT_PREFIX
 from tests.app.test_app import until
 from tests.conftest import BASE_IMAGE, TEST_LABEL, unique
@@ -85,6 +86,16 @@ async def test_removal_burst_stays_interactive_and_converges(docker_client):
             def converged() -> bool:
                 return not any(i in app.containers for i in ids)
 
+            # Each apply of the pending updates: when, and the interval chosen after it.
+            applies: list[tuple[float, float]] = []
+            apply = app._apply_containers
+
+            def timed_apply() -> None:
+                apply()
+                applies.append((time.monotonic(), app._containers_cadence.every))
+
+            app._apply_containers = timed_apply  # type: ignore[method-assign]
+
             burst = asyncio.ensure_future(asyncio.to_thread(remove_all, ids))
             presses: list[float] = []
             while not burst.done() or not converged():
@@ -122,6 +133,14 @@ async def test_removal_burst_stays_interactive_and_converges(docker_client):
             assert set(anchors) <= set(app.containers)
             assert table.selected_key in anchors  # the cursor never left the anchors
             assert str(len(app.containers)) in str(app.containers_pane.border_subtitle)
+            # Coalesced: once updates came large, the next came a burst interval later.
+            spaced = [
+                later - when
+                for (when, every), (later, _) in itertools.pairwise(applies)
+                if every == CONTAINERS_BURST_EVERY
+            ]
+            assert spaced, f"no burst detected in {len(applies)} applies"
+            assert min(spaced) >= CONTAINERS_BURST_EVERY - 0.05
 
             # Interactive throughout: several keys went through while the removals ran, and
             # none waited long (generous: the CI machine is shared and has two cores).
