@@ -101,10 +101,11 @@ def binding_ids() -> set[str]:
 SELECT_DELAY = 0.15  # seconds the cursor must rest before logs/layers follow it
 TICK_EVERY = 1.0  # re-render relative times that show seconds (uptime under a minute)
 CONTAINERS_APPLY_EVERY = 0.3  # s between two container-list updates in a burst
-# ... and while the updates stay large (a burst of hundreds of removals goes on for seconds
-# on the engine): each one re-sorts and repaints the list, work the keys wait behind.
+# ... and while updates keep coming (a burst of hundreds of removals goes on for many
+# seconds on the engine, a compose project takes seconds to start): each update re-sorts
+# and repaints the list, work that key presses wait behind. A lone change after a quiet
+# spell still shows at once.
 CONTAINERS_BURST_EVERY = 1.0
-BURST_ROWS = 25  # rows changed in one update that make it a burst
 # s between two hand-overs of queued log lines to the Logs pane. A stream of thousands of
 # lines a second is shown as 20 frames a second: each hand-over scrolls and repaints the
 # pane, and at Textual's 60 frames the repaints alone kept the UI thread busy (key
@@ -214,6 +215,7 @@ class DockuiApp(App[None]):
         # Container updates are applied at most every CONTAINERS_APPLY_EVERY: in a burst
         # (500 removals, a compose project starting) they are merged, not repainted each.
         self._pending_containers: list[ContainersUpdated] = []
+        self._containers_applied = 0.0  # monotonic time of the last apply
         self._containers_cadence = Cadence(
             self, CONTAINERS_APPLY_EVERY, lambda: self._apply_containers()
         )
@@ -373,11 +375,13 @@ class DockuiApp(App[None]):
         pending, self._pending_containers = self._pending_containers, []
         if not pending:
             return
-        merged = merge_updates(pending)
-        self._containers_changed(merged)
-        # A large update is likely one of many: space the next ones out until they shrink.
-        big = not merged.full and len(merged.upserts) + len(merged.removed) >= BURST_ROWS
-        self._containers_cadence.every = CONTAINERS_BURST_EVERY if big else CONTAINERS_APPLY_EVERY
+        now = time.monotonic()
+        # Another apply within a burst interval (and a little): updates keep coming.
+        sustained = now - self._containers_applied < CONTAINERS_BURST_EVERY + 0.3
+        self._containers_applied = now
+        self._containers_changed(merge_updates(pending))
+        cadence = self._containers_cadence
+        cadence.every = CONTAINERS_BURST_EVERY if sustained else CONTAINERS_APPLY_EVERY
 
     def _containers_changed(self, message: ContainersUpdated) -> None:
         if message.full:

@@ -59,6 +59,9 @@ class Column:
     min_width: int = 4
     max_width: int = 40
     shrink: int = 0
+    # Take max_width as soon as any row shows something: for figures that change every
+    # few seconds (CPU, memory), whose column would otherwise jitter and re-lay the table.
+    steady: bool = False
 
 
 class NavTable(DataTable):
@@ -84,14 +87,16 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         cursor: bool = False,
         hover: bool = False,
     ) -> list[list[Segment]]:
-        """A body cell, rendered again only when it changed.
+        """A body cell, rendered through Rich once per distinct content.
 
         DataTable keys its cell cache on a counter that every update bumps: one CPU
         figure changing (every second with stats shown), or one row leaving in a burst,
-        re-rendered every visible cell through Rich. Here a cell's rendering is kept
-        while the cell object is the same one (an update stores a new one) and its
-        style, width and cursor state are unchanged; the row/column click metadata,
-        which moves with the row's index, is added on the way out.
+        re-rendered every visible cell through Rich. Here a rendering is kept by what the
+        cell shows (text, styles, layout) and how (row style, width, cursor state): an
+        unchanged cell is not rendered again, and the many cells that read the same
+        (an image name, "● created", an empty CPU column, "3m") are rendered once for
+        all rows, which is what a burst of rows scrolling into view needs. The row/column
+        click metadata, which moves with the row's index, is added on the way out.
         """
         if row_index < 0 or column_index < 0:  # header and row labels: as DataTable does
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
@@ -103,21 +108,24 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
         key = (
-            row_key,
-            column_key,
+            cell.plain,
+            cell.style,
+            tuple(cell.spans),
+            cell.justify,
+            cell.overflow,
+            cell.no_wrap,
             base_style,
             cursor,
             hover,
+            self.show_cursor,
             self._show_hover_cursor,
             self._pseudo_class_state,
             width,
             fixed,
             self.cell_padding,
         )
-        hit = self._cell_lines.get(key)
-        if hit is not None and hit[0] is cell:
-            lines = hit[1]
-        else:
+        lines = self._cell_lines.get(key)
+        if lines is None:
             component_style, post_style = self._get_styles_to_render_cell(
                 False,
                 False,
@@ -138,9 +146,7 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
                 ),
                 options,
             )
-            if hit is not None:
-                self._cell_lines.discard(key)  # Textual's LRUCache.set keeps an old value
-            self._cell_lines[key] = (cell, lines)  # the cell held: its id is not reused
+            self._cell_lines[key] = lines
         meta = Style.from_meta({"row": row_index, "column": column_index})
         return [
             [
@@ -258,7 +264,7 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         self.key_of = key_of
         self._sort_key = sort_key
         self.objects: dict[str, T] = {}
-        self._cell_lines: LRUCache[tuple[Any, ...], tuple[Text, list[list[Segment]]]] = LRUCache(
+        self._cell_lines: LRUCache[tuple[Any, ...], list[list[Segment]]] = LRUCache(
             CELL_CACHE_SIZE
         )
         self._line_strips: LRUCache[tuple[Any, ...], tuple[tuple[Any, ...], Strip]] = LRUCache(
@@ -308,6 +314,8 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         desired = []
         for i, col in enumerate(specs):
             content = max(self._width_counts[i], default=0)
+            if col.steady and content:
+                content = col.max_width
             desired.append(max(col.min_width, min(col.max_width, max(content, len(col.label)))))
         shown = set(range(len(specs)))
         pad = 2 * self.cell_padding

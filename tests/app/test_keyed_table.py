@@ -325,3 +325,34 @@ async def test_lines_are_assembled_again_only_where_their_row_changed() -> None:
             assert themed == _strips(table)
         finally:
             DataTable._render_line_in_row = original  # type: ignore[method-assign]
+
+
+async def test_a_steady_column_keeps_its_width_while_its_figures_change() -> None:
+    """CPU and memory change every few seconds; their columns take their full width once
+    any row shows a figure, so the table does not jitter (nor re-lay every line)."""
+
+    def render_fig(o: Obj) -> tuple[Text, ...]:
+        return (Text(o.name), Text("" if o.rank < 0 else f"{o.rank}%"))
+
+    class FigApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield KeyedTable(
+                [Column("name", "Name"), Column("cpu", "CPU", 0, 6, steady=True)],
+                render_fig,
+                key_of=lambda o: o.id,
+                sort_key=lambda o: o.id,
+                id="t",
+            )
+
+    async with FigApp().run_test(size=(60, 12)) as pilot:
+        table: KeyedTable[Obj] = pilot.app.query_one("#t", KeyedTable)
+        table.update_objects([Obj("a", "alpha", -1), Obj("b", "beta", -1)], full=True)
+        await pilot.pause()
+        cpu = table.columns[next(k for k in table.columns if k.value == "cpu")]
+        assert cpu.width == len("CPU")  # nothing to show yet: the label's width
+        widths = set()
+        for figure in (1, 25, 100, 3, 0):
+            table.update_objects([Obj("a", "alpha", figure)])
+            await pilot.pause()
+            widths.add(cpu.width)
+        assert widths == {6}
