@@ -264,9 +264,7 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         self.key_of = key_of
         self._sort_key = sort_key
         self.objects: dict[str, T] = {}
-        self._cell_lines: LRUCache[tuple[Any, ...], list[list[Segment]]] = LRUCache(
-            CELL_CACHE_SIZE
-        )
+        self._cell_lines: LRUCache[tuple[Any, ...], list[list[Segment]]] = LRUCache(CELL_CACHE_SIZE)
         self._line_strips: LRUCache[tuple[Any, ...], tuple[tuple[Any, ...], Strip]] = LRUCache(
             LINE_CACHE_SIZE
         )

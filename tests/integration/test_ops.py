@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -277,6 +278,45 @@ def test_stats_poller_forgets_a_container_that_stops(engine, make_container):
         c.kill()
         assert gone.wait(5)
         assert poller.history(c.id) == ()
+    finally:
+        poller.close()
+
+
+def test_local_stats_answer_like_docker_py_and_survive_dropped_sockets(engine, make_container):
+    """The local-socket path (all of a round in flight from one thread): the same payload as
+    docker-py's one-shot stats, 404 for a container that is gone, kept sockets reused, and
+    a kept socket the engine dropped replaced without an error."""
+    from dockui.engine.stats import LocalStats
+
+    assert engine.socket_path is not None  # the test engine is local
+    boxes = [make_container() for _ in range(3)]
+    ids = [b.id for b in boxes]
+    local = LocalStats(engine.socket_path, engine.info.api_version)
+    try:
+        answers = local.fetch([*ids, "no-such-container"])
+        for cid in ids:
+            status, body = answers[cid]
+            raw = json.loads(body)
+            reference = engine.api.stats(cid, stream=False, one_shot=True)
+            assert status == 200 and raw["id"] == reference["id"] == cid
+            assert raw["memory_stats"].keys() == reference["memory_stats"].keys()
+        assert answers["no-such-container"][0] == 404
+        kept = list(local._idle)
+        assert len(kept) == 4  # every answer left its socket reusable
+        for sock in kept:
+            sock.shutdown(socket.SHUT_RDWR)  # as if the engine had dropped them all
+        again = local.fetch(ids)
+        assert all(not isinstance(a, Exception) and a[0] == 200 for a in again.values())
+        assert len(local._idle) == 4  # three fresh ones, and the dropped one not tried yet
+    finally:
+        local.close()
+    # The poller on a local engine never starts its thread pool.
+    samples: list[str] = []
+    poller = StatsPoller(engine, lambda: ids, lambda i, s: samples.append(i), interval=0.3)
+    try:
+        poller.start()
+        wait_for(lambda: set(samples) == set(ids), timeout=10)
+        assert not poller._pool._threads and poller.stats["errors"] == 0
     finally:
         poller.close()
 
