@@ -413,20 +413,25 @@ def _error_message(body: bytes) -> str:
         return body.decode("utf-8", "replace")[:200]
 
 
+def unix_socket(path: str, timeout: float | None) -> socket.socket:
+    """A stream socket connected to the engine's unix socket at `path` (closed on failure)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class _UnixConnection(http.client.HTTPConnection):
     def __init__(self, socket_path: str, timeout: float) -> None:
         super().__init__("localhost", timeout=timeout)
         self.socket_path = socket_path
 
     def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self.socket_path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
+        self.sock = unix_socket(self.socket_path, self.timeout)
 
 
 def _has_errno(exc: BaseException, code: int) -> bool:

@@ -278,8 +278,13 @@ class ChunkedDecoder:
             field = bytes(buf[pos:eol]).split(b";", 1)[0].strip()
             size = int(field, 16)  # ValueError on garbage: the stream is broken
             if size == 0:
+                # Trailers, if any, and the empty line that ends the answer: a kept-alive
+                # socket must hold nothing of this answer for the next one.
+                end = buf.find(b"\r\n\r\n", eol)
+                if end < 0:
+                    break
                 self.done = True
-                pos = end_of_buf  # trailers, if any, are of no interest
+                pos = end + 4
                 break
             start = eol + 2
             stop = start + size

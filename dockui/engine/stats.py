@@ -35,6 +35,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dockui.engine.client import unix_socket
+from dockui.engine.logs import ChunkedDecoder
 from dockui.engine.models import api_path, parse_rfc3339
 from dockui.engine.text import clean_field
 
@@ -237,7 +239,7 @@ class _Response:
         self.body = b""
         self.keep_alive = True
         self._length: int | None = None
-        self._chunked = False
+        self._chunks: ChunkedDecoder | None = None
         self._parts: list[bytes] = []
         self._head_done = False
         self.done = False
@@ -245,7 +247,7 @@ class _Response:
     def feed(self, data: bytes) -> bool:
         """Take what the socket gave (b"" at its end); True once the response is whole."""
         if not data:  # the engine closed the connection
-            if self._head_done and self._length is None and not self._chunked:
+            if self._head_done and self._length is None and self._chunks is None:
                 self.body, self.done, self.keep_alive = bytes(self._buf), True, False
                 return True
             raise ConnectionError("the engine closed the connection mid-answer")
@@ -268,40 +270,18 @@ class _Response:
                 if name == "content-length":
                     self._length = int(value)
                 elif name == "transfer-encoding" and "chunked" in value:
-                    self._chunked = True
+                    self._chunks = ChunkedDecoder()
                 elif name == "connection" and value == "close":
                     self.keep_alive = False
             self._head_done = True
-        if self._chunked:
-            self._read_chunks()
+        if self._chunks is not None:
+            self._parts.append(self._chunks.feed(bytes(self._buf)))
+            self._buf.clear()
+            if self._chunks.done:
+                self.body, self.done = b"".join(self._parts), True
         elif self._length is not None and len(self._buf) >= self._length:
             self.body, self.done = bytes(self._buf[: self._length]), True
         return self.done
-
-    def _read_chunks(self) -> None:
-        """Undo the chunking, up to and including the empty line after the last chunk (a
-        kept socket must hold nothing of this answer for the next one)."""
-        buf, pos = self._buf, 0
-        while True:
-            eol = buf.find(b"\r\n", pos)
-            if eol < 0:
-                if len(buf) - pos > 1024:
-                    raise ValueError("chunked answer: no chunk size line")
-                break
-            size = int(bytes(buf[pos:eol]).split(b";", 1)[0].strip(), 16)  # ValueError: garbage
-            if size == 0:
-                end = buf.find(b"\r\n\r\n", eol)  # (trailers, if any) and the empty line
-                if end < 0:
-                    break
-                pos = end + 4
-                self.body, self.done = b"".join(self._parts), True
-                break
-            start, stop = eol + 2, eol + 2 + size
-            if stop + 2 > len(buf):
-                break  # the rest of this chunk has not come yet
-            self._parts.append(bytes(buf[start:stop]))
-            pos = stop + 2
-        del buf[:pos]
 
 
 class LocalStats:
@@ -328,14 +308,7 @@ class LocalStats:
         self._idle.clear()
 
     def _open(self) -> socket.socket:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self.socket_path)
-        except OSError:
-            sock.close()
-            raise
-        return sock
+        return unix_socket(self.socket_path, self.timeout)
 
     def _send(self, cid: str, fresh: bool) -> socket.socket:
         request = (
