@@ -16,6 +16,14 @@ def size(n: int | None) -> str:
     return humanize.naturalsize(n, format="%.3g").replace("Bytes", "B").replace("Byte", "B")
 
 
+def cpu(percent: float | None) -> str:
+    """A CPU share as `docker stats` counts it (100 % per core), in at most 6 characters:
+    one decimal below 100 %, none above (a busy 16-core container reads "1532%")."""
+    if percent is None:
+        return ""
+    return f"{percent:.1f}%" if percent < 99.95 else f"{percent:.0f}%"
+
+
 def ago(ts: float | None, now: float | None = None) -> str:
     """`3 minutes ago`, `2 days ago`."""
     if not ts:

@@ -293,7 +293,7 @@ class ContainersPane(ListPane):
                 _t(mark + c.name, ("bold " if c.running else "") + ("cyan" if mark else "")),
                 _t(c.image, "dim"),
                 _t(f"● {state}", style),
-                _t(f"{cpu:.1f}%" if cpu is not None else "", "yellow" if (cpu or 0) > 80 else ""),
+                _t(fmt.cpu(cpu), "yellow" if (cpu or 0) > 80 else ""),
                 _t(fmt.size(mem) if mem is not None else "", "dim"),
                 _t(c.ports_text, "cyan"),
                 _t(uptime_label(c, time.time()), "dim"),
