@@ -105,6 +105,9 @@ class Relay:
             self._target = target
 
 
+BURST_EVENTS = 10  # events in one batch that make the stream a burst (one restart: 3-5)
+
+
 class Watcher:
     """Events-first live state of one engine, delivered as deltas to `on_update`."""
 
@@ -115,6 +118,7 @@ class Watcher:
         *,
         connector: Callable[[str | None], Engine] = connect,
         debounce: float = 0.15,
+        burst_debounce: float = 0.8,
         resync_every: float = 300.0,
         heartbeat_every: float = 1.0,
         heartbeat_timeout: float = 1.0,
@@ -124,6 +128,12 @@ class Watcher:
         self.host = host
         self._connector = connector
         self.debounce = debounce
+        # While events keep coming in numbers (BURST_EVENTS in a batch: hundreds of
+        # removals, a compose project starting), the next batch gathers this long: one
+        # filtered list request per batch, not six a second from a thread that competes
+        # with the UI for the interpreter. The app shows the list once a second then
+        # anyway (CONTAINERS_BURST_EVERY); a restart or a lone `docker run` is not slowed.
+        self.burst_debounce = burst_debounce
         # A safety net only (the events stream is the source; a new stream always starts
         # with a full list): listing 1,000 containers and 2,000 tags every minute cost the
         # engine and stepped the app's heap up each time, for changes that never came.
@@ -233,6 +243,7 @@ class Watcher:
         reader.start()
         self._full_sync(engine)
         last_full = last_beat = time.monotonic()
+        last_batch, last_size = 0.0, 0  # when the last batch was applied, and its events
         while not self._stop.is_set():
             now = time.monotonic()
             wait = min(last_full + self.resync_every, last_beat + self.heartbeat_every) - now
@@ -249,7 +260,12 @@ class Watcher:
                 last_beat = now
                 continue
             batch = [first]
-            deadline = time.monotonic() + self.debounce
+            started = time.monotonic()
+            sustained = (
+                last_size >= BURST_EVENTS
+                and started - last_batch < self.burst_debounce + self.debounce
+            )
+            deadline = started + (self.burst_debounce if sustained else self.debounce)
             while first is not _END and first is not _WAKE:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -261,8 +277,10 @@ class Watcher:
                 batch.append(item)
                 if item is _END or item is _WAKE:
                     break
-            self._apply(engine, [e for e in batch if isinstance(e, dict)])
-            last_beat = time.monotonic()
+            events_in = [e for e in batch if isinstance(e, dict)]
+            self._apply(engine, events_in)
+            last_beat = last_batch = time.monotonic()
+            last_size = len(events_in)
             if _END in batch:
                 raise _StreamEnded
 

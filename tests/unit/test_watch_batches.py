@@ -1,0 +1,99 @@
+"""The watcher's batching of engine events, on a scripted engine (timing is what is tested;
+tests/integration/test_watcher.py has the real engine)."""
+
+from __future__ import annotations
+
+import queue
+import time
+from typing import Any
+
+from dockui.engine.models import EngineInfo
+from dockui.engine.watch import BURST_EVENTS, Watcher
+
+
+class ScriptedEngine:
+    """Events pushed by the test; every filtered list call is recorded (time, ids)."""
+
+    def __init__(self) -> None:
+        self.info = EngineInfo(host="unix:///scripted", server_version="x", api_version="1.41")
+        self.events_in: queue.Queue[Any] = queue.Queue()
+        self.refreshes: list[tuple[float, int]] = []
+
+    def events(self, filters: Any = None) -> Any:
+        engine = self
+
+        class Stream:
+            def __iter__(self):
+                while (item := engine.events_in.get()) is not None:
+                    yield item
+
+            def close(self) -> None:
+                engine.events_in.put(None)
+
+        return Stream()
+
+    def list_containers(self, ids: list[str] | None = None) -> list[Any]:
+        if ids:
+            self.refreshes.append((time.monotonic(), len(ids)))
+        return []
+
+    def list_images(self) -> list[Any]:
+        return []
+
+    def image(self, ref: str) -> None:
+        return None
+
+    def ping(self, timeout: float | None = None) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def _event(i: int) -> dict[str, Any]:
+    return {"Type": "container", "Action": "destroy", "Actor": {"ID": f"c{i:04d}"}}
+
+
+def _watch(engine: ScriptedEngine) -> Watcher:
+    watcher = Watcher(lambda update: None, connector=lambda host: engine)  # type: ignore[arg-type,return-value]
+    watcher.start()
+    deadline = time.monotonic() + 5
+    while watcher.stats["full_lists"] < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return watcher
+
+
+def test_a_stream_of_events_is_gathered_into_few_refreshes() -> None:
+    engine = ScriptedEngine()
+    watcher = _watch(engine)
+    try:
+        began = time.monotonic()
+        for i in range(150):  # 100 events a second for 1.5 s: a removal burst
+            engine.events_in.put(_event(i))
+            time.sleep(0.01)
+        time.sleep(1.2)
+        assert sum(n for _, n in engine.refreshes) == 150  # every container asked about
+        # 150 ms batches would be ~10 requests; once the batches are large, 0.8 s ones
+        assert len(engine.refreshes) <= 5, engine.refreshes
+        assert engine.refreshes[-1][0] - began < 1.5 + watcher.burst_debounce + 0.3
+    finally:
+        watcher.stop(timeout=1)
+
+
+def test_a_few_events_are_not_slowed_down() -> None:
+    engine = ScriptedEngine()
+    watcher = _watch(engine)
+    try:
+        for i in range(4):  # a restart: a handful of events, spread out
+            sent = time.monotonic()
+            for j in range(BURST_EVENTS - 1):
+                engine.events_in.put(_event(i * 100 + j))
+            deadline = time.monotonic() + 2
+            while len(engine.refreshes) <= i:
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+            assert engine.refreshes[i][0] - sent < watcher.debounce + 0.15
+            time.sleep(0.3)
+    finally:
+        watcher.stop(timeout=1)
