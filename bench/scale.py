@@ -603,7 +603,19 @@ class Bench:
         if args.profile_burst and app.startswith("dockui"):
             prof = WORK_OUT / f"scale-burst-{app}.txt"
             profiler = subprocess.Popen(
-                ["py-spy", "record", "-p", str(pid), "-r", "200", "-f", "raw", "--threads", "-o", str(prof)],
+                [
+                    "py-spy",
+                    "record",
+                    "-p",
+                    str(pid),
+                    "-r",
+                    "200",
+                    "-f",
+                    "raw",
+                    "--threads",
+                    "-o",
+                    str(prof),
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

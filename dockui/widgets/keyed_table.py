@@ -360,10 +360,13 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         for i in self._shown:
             col = self.columns_spec[i]
             self.add_column(col.label, key=col.key, width=len(col.label))
-        for key in self._order:
-            obj = self.objects.get(key)
-            if obj is not None:
-                self.add_row(*self._row_cells(key, self.render_row(obj)), key=key)
+        self._add_rows(
+            [
+                (key, self._row_cells(key, self.render_row(obj)))
+                for key in self._order
+                if (obj := self.objects.get(key)) is not None
+            ]
+        )
         if cursor_key is not None and cursor_key in self._cells:
             self.move_cursor(row=self.get_row_index(cursor_key), animate=False)
 

@@ -356,3 +356,37 @@ async def test_a_steady_column_keeps_its_width_while_its_figures_change() -> Non
             await pilot.pause()
             widths.add(cpu.width)
         assert widths == {6}
+
+
+async def test_columns_dropped_and_back_rebuild_the_rows_in_one_pass() -> None:
+    """A pane too narrow for an optional column drops it (and takes it back when wide
+    enough): the rows are re-created in one block, in order, cursor kept, with no
+    row-by-row add_row (1,000 of them stalled a burst when CPU/Mem columns emptied)."""
+    model = {f"o{i}": Obj(f"o{i}", f"name-{i:03d}", i % 13) for i in range(300)}
+    key_fn = lambda o: (o.rank, o.name, o.id)  # noqa: E731
+    app = TableApp()
+    async with app.run_test(size=(100, 20)) as pilot:
+        table: KeyedTable[Obj] = app.query_one("#t", KeyedTable)
+        table.update_objects(list(model.values()), full=True)
+        table.move_cursor(row=7)
+        await pilot.pause()
+        cursor = table.selected_key
+        shown = table._shown
+        add_row_calls = [0]
+        real_add_row = table.add_row
+
+        def counting(*args, **kwargs):
+            add_row_calls[0] += 1
+            return real_add_row(*args, **kwargs)
+
+        table.add_row = counting  # type: ignore[method-assign]
+        await pilot.resize_terminal(16, 20)
+        await pilot.pause()
+        assert table._shown != shown  # the optional column went
+        check(table, model, "", key_fn)
+        assert table.selected_key == cursor
+        await pilot.resize_terminal(100, 20)
+        await pilot.pause()
+        assert table._shown == shown
+        check(table, model, "", key_fn)
+        assert table.selected_key == cursor and add_row_calls[0] == 0
