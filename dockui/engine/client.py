@@ -434,6 +434,16 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock = unix_socket(self.socket_path, self.timeout)
 
 
+def _send_get(conn: _UnixConnection, url: str) -> http.client.HTTPResponse:
+    """GET `url` on `conn`; an error status raises EngineHTTPError (with the engine's
+    message), a success returns the response with its body unread."""
+    conn.request("GET", url, headers={"User-Agent": "dockui"})
+    response = conn.getresponse()
+    if response.status >= 400:
+        raise EngineHTTPError(response.status, _error_message(response.read()))
+    return response
+
+
 def _has_errno(exc: BaseException, code: int) -> bool:
     return any(isinstance(e, OSError) and e.errno == code for e in _chain(exc))
 
@@ -508,7 +518,7 @@ class Engine:
     def _lean_get(
         self, socket_path: str, path: str, params: Mapping[str, str] | None, timeout: float
     ) -> bytes:
-        url = f"/v{self.info.api_version}{path}" + (f"?{urlencode(params)}" if params else "")
+        url = self._url(path, params)
         for attempt in (1, 2):
             conn: _UnixConnection | None = getattr(self._local, "conn", None)
             if conn is None:
@@ -518,9 +528,7 @@ class Engine:
             if conn.sock is not None:
                 conn.sock.settimeout(timeout)
             try:
-                conn.request("GET", url, headers={"User-Agent": "dockui"})
-                response = conn.getresponse()
-                body = response.read()
+                return _send_get(conn, url).read()  # an error status raises EngineHTTPError
             except (http.client.HTTPException, ConnectionResetError, BrokenPipeError) as exc:
                 conn.close()  # the engine closed an idle keep-alive (or restarted): once more
                 self._local.conn = None
@@ -531,10 +539,11 @@ class Engine:
                 conn.close()
                 self._local.conn = None
                 raise
-            if response.status >= 400:
-                raise EngineHTTPError(response.status, _error_message(body))
-            return body
         raise AssertionError("unreachable")
+
+    def _url(self, path: str, params: Mapping[str, str] | None = None) -> str:
+        """`path` at the negotiated API version, with its query."""
+        return f"/v{self.info.api_version}{path}" + (f"?{urlencode(params)}" if params else "")
 
     def close(self) -> None:
         for conn in list(self._lean_conns):
@@ -602,8 +611,7 @@ class Engine:
         if socket_path is None:
             return self.api.events(decode=True, filters=dict(filters) if filters else None)
         params = {"filters": json.dumps(dict(filters))} if filters else None
-        url = f"/v{self.info.api_version}/events" + (f"?{urlencode(params)}" if params else "")
-        return EventStream(socket_path, url)
+        return EventStream(socket_path, self._url("/events", params))
 
 
 class EventStream:
@@ -613,10 +621,7 @@ class EventStream:
     def __init__(self, socket_path: str, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         conn = _UnixConnection(socket_path, timeout)
         try:
-            conn.request("GET", url, headers={"User-Agent": "dockui"})
-            response = conn.getresponse()  # the engine sends its headers at once
-            if response.status >= 400:
-                raise EngineHTTPError(response.status, _error_message(response.read()))
+            response = _send_get(conn, url)  # the engine sends its headers at once
         except BaseException:
             conn.close()
             raise
@@ -658,16 +663,11 @@ def _lean_version(socket_path: str, timeout: float) -> dict[str, Any]:
     """GET /version (unversioned) over a one-off connection to a local socket."""
     conn = _UnixConnection(socket_path, timeout)
     try:
-        conn.request("GET", "/version", headers={"User-Agent": "dockui"})
-        response = conn.getresponse()
-        body = response.read()
+        version = json.loads(_send_get(conn, "/version").read())
     finally:
         conn.close()
-    if response.status >= 400:
-        raise EngineHTTPError(response.status, _error_message(body))
-    version = json.loads(body)
     if not isinstance(version, dict):
-        raise EngineHTTPError(response.status, "not a Docker engine's /version answer")
+        raise EngineHTTPError(200, "not a Docker engine's /version answer")
     return version
 
 

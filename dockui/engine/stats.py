@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from dockui.engine.client import unix_socket
 from dockui.engine.logs import ChunkedDecoder
@@ -213,11 +214,17 @@ def _stamp(text: Any) -> float:
         return 0.0
 
 
-def fetch_stats(engine: Engine, container: str) -> dict[str, Any]:
+def stats_params(api_version: str) -> dict[str, str]:
     """One reading, answered at once (one-shot on API 1.41+; older engines wait ~2 s)."""
     params = {"stream": "0"}
-    if _version_at_least(engine.info.api_version, (1, 41)):
+    if _version_at_least(api_version, (1, 41)):
         params["one-shot"] = "1"
+    return params
+
+
+def fetch_stats(engine: Engine, container: str) -> dict[str, Any]:
+    """One reading (see `stats_params`)."""
+    params = stats_params(engine.info.api_version)
     result: dict[str, Any] = engine.get_json(api_path("/containers/{}/stats", container), params)
     return result
 
@@ -296,8 +303,7 @@ class LocalStats:
     def __init__(self, socket_path: str, api_version: str, timeout: float = 10.0) -> None:
         self.socket_path = socket_path
         self.prefix = f"/v{api_version}"
-        one_shot = _version_at_least(api_version, (1, 41))
-        self.query = "stream=0&one-shot=1" if one_shot else "stream=0"
+        self.query = urlencode(stats_params(api_version))
         self.timeout = timeout
         self._idle: list[socket.socket] = []
 

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 
 from dockui.widgets.keyed_table import Column, KeyedTable
+from tests.app.test_frame_cost import count_calls
 
 
 @dataclass(frozen=True)
@@ -246,14 +247,7 @@ async def test_a_first_list_goes_in_sorted_and_no_cell_is_measured(monkeypatch) 
         table: KeyedTable[Obj] = pilot.app.query_one("#t", KeyedTable)
         await pilot.pause()
         measured[0] = 0
-        sorts = [0]
-        real_sort = table.sort
-
-        def counting_sort(*args, **kwargs):
-            sorts[0] += 1
-            return real_sort(*args, **kwargs)
-
-        table.sort = counting_sort  # type: ignore[method-assign]
+        sorts = count_calls(table, "sort")
         table.update_objects(objs, full=True)
         await pilot.pause()
         check(table, model, "", key_fn)
@@ -372,14 +366,7 @@ async def test_columns_dropped_and_back_rebuild_the_rows_in_one_pass() -> None:
         await pilot.pause()
         cursor = table.selected_key
         shown = table._shown
-        add_row_calls = [0]
-        real_add_row = table.add_row
-
-        def counting(*args, **kwargs):
-            add_row_calls[0] += 1
-            return real_add_row(*args, **kwargs)
-
-        table.add_row = counting  # type: ignore[method-assign]
+        add_row_calls = count_calls(table, "add_row")
         await pilot.resize_terminal(16, 20)
         await pilot.pause()
         assert table._shown != shown  # the optional column went
