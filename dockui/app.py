@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Grid
+from textual.driver import Driver
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -165,6 +166,15 @@ class DockuiApp(App[None]):
         Binding("tab", "focus_next", "Pane", id="next_pane", priority=True),
         Binding("shift+tab", "focus_previous", "Prev pane", show=False, priority=True),
     ]
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, but on POSIX terminals one whose input thread sleeps while idle."""
+        driver = super().get_driver_class()
+        if driver.__module__ == "textual.drivers.linux_driver" and driver.__name__ == "LinuxDriver":
+            from dockui.driver import QuietLinuxDriver  # imports termios: POSIX only
+
+            return QuietLinuxDriver
+        return driver
 
     def __init__(
         self,
