@@ -269,6 +269,9 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
             LINE_CACHE_SIZE
         )
         self._cells: dict[str, tuple[Any, ...]] = {}  # plain texts, then (style, *spans)
+        # The rendered cells of every shown row, all columns: what a change in the shown
+        # columns re-creates the rows from, without rendering 1,000 objects again.
+        self._texts: dict[str, tuple[Text, ...]] = {}
         self._ranks: dict[str, Any] = {}  # sort key of every shown row
         self._resort = False  # the sort key function changed: order again on the next sync
         # Per column: content width → how many shown rows have it (fit_columns reads the max).
@@ -354,19 +357,16 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         return (first, *rest)
 
     def _rebuild(self) -> None:
-        """Re-create the columns that are shown (only when the pane width crosses a step)."""
+        """Re-create the columns that are shown (the pane width crossed a step, or a column
+        emptied or filled: CPU/Mem when the last running container goes in a burst). The
+        rows keep the cells they were last rendered with: nothing is rendered again."""
         cursor_key = self.selected_key
         self.clear(columns=True)
         for i in self._shown:
             col = self.columns_spec[i]
             self.add_column(col.label, key=col.key, width=len(col.label))
-        self._add_rows(
-            [
-                (key, self._row_cells(key, self.render_row(obj)))
-                for key in self._order
-                if (obj := self.objects.get(key)) is not None
-            ]
-        )
+        texts = self._texts
+        self._add_rows([(key, self._row_cells(key, texts[key])) for key in self._order])
         if cursor_key is not None and cursor_key in self._cells:
             self.move_cursor(row=self.get_row_index(cursor_key), animate=False)
 
@@ -466,6 +466,7 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         every row for each one, and lays out the whole screen)."""
         for key in keys:
             old = self._cells.pop(key)
+            self._texts.pop(key, None)
             self._count_widths(old[: len(self.columns_spec)], -1)
             self._ranks.pop(key, None)
         gone = {RowKey(k) for k in keys}
@@ -555,6 +556,7 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
                     self._count_widths(plain, +1)
                 reorder = reorder or rank != self._ranks.get(key)
             self._cells[key] = plain + styles
+            self._texts[key] = cells
             self._ranks[key] = rank
         added = bool(new_rows)
         if was_empty and added:
