@@ -26,11 +26,12 @@ from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.coordinate import Coordinate
+from textual.geometry import Region, Size, Spacing
 from textual.renderables.styled import Styled
 from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellKey, ColumnKey, Row, RowKey
+from textual.widgets.data_table import CellDoesNotExist, CellKey, ColumnKey, Row, RowKey
 
 from dockui.widgets.fixedbox import FixedBox
 
@@ -249,6 +250,101 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
             width + self._row_label_column_width, self._total_row_height + header_height
         )
 
+    # -- geometry: every row is one line high (rows are only added by _add_rows) -----
+    # DataTable finds a line's row, a row's region and the fixed offset by walking
+    # `ordered_rows`, a list it sorts again whenever its update counter moves, and every
+    # cell update moves it: a 1,000-row sort for each CPU figure, age or key press.
+    def _flat(self) -> bool:
+        return not self.fixed_rows and not self._labelled_row_exists
+
+    def _get_offsets(self, y: int) -> tuple[RowKey, int]:
+        if not self._flat():
+            return super()._get_offsets(y)
+        if self.show_header:
+            if y < self.header_height:
+                return self._header_row_key, y
+            y -= self.header_height
+        row_key = self._row_locations.get_key(y) if y >= 0 else None
+        if row_key is None:
+            raise LookupError(f"Y coord {y!r} is greater than total height")
+        return row_key, 0
+
+    @property
+    def _total_row_height(self) -> int:
+        return len(self.rows) if self._flat() else len(self._y_offsets)
+
+    def _row_y(self, row_index: int) -> int:
+        return row_index + (self.header_height if self.show_header else 0)
+
+    def _get_row_region(self, row_index: int) -> Region:
+        if not self._flat() or not self.is_valid_row_index(row_index):
+            return super()._get_row_region(row_index)
+        width = sum(c.get_render_width(self) for c in self.columns.values())
+        width += self._row_label_column_width
+        return Region(0, self._row_y(row_index), max(self.size.width, width), 1)
+
+    def _get_cell_region(self, coordinate: Coordinate) -> Region:
+        row_index, column_index = coordinate
+        if not self._flat() or not self.is_valid_coordinate(coordinate):
+            return super()._get_cell_region(coordinate)
+        x = self._row_label_column_width + sum(
+            c.get_render_width(self) for c in self.ordered_columns[:column_index]
+        )
+        column = self.columns[self._column_locations.get_key(column_index)]
+        return Region(x, self._row_y(row_index), column.get_render_width(self), 1)
+
+    def _get_fixed_offset(self) -> Spacing:
+        if not self._flat() or self.fixed_columns:
+            return super()._get_fixed_offset()
+        top = self.header_height if self.show_header else 0
+        return Spacing(top, 0, 0, self._row_label_column_width)
+
+    def update_cell(
+        self,
+        row_key: RowKey | str,
+        column_key: ColumnKey | str,
+        value: Any,
+        *,
+        update_width: bool = False,
+    ) -> None:
+        """As DataTable's, but only the cell's row is repainted, not the whole table: a
+        CPU figure or an age that changed re-drew every visible line (through the styles
+        cache, and the compositor) of a 40-line pane."""
+        if update_width or not self._flat():
+            super().update_cell(row_key, column_key, value, update_width=update_width)
+            return
+        row_key = RowKey(row_key) if isinstance(row_key, str) else row_key
+        column_key = ColumnKey(column_key) if isinstance(column_key, str) else column_key
+        row_index = self._row_locations.get(row_key)
+        if row_index is None or column_key not in self._column_locations:
+            raise CellDoesNotExist(
+                f"No cell exists for row_key={row_key!r}, column_key={column_key!r}."
+            )
+        self._data[row_key][column_key] = value
+        self._update_count += 1
+        self._refresh_region(self._get_row_region(row_index))
+
+    # -- one base style per repaint ------------------------------------------------------
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # DataTable.render_line asks for `rich_style` (a walk up the DOM, blending the
+        # ancestors' backgrounds) once per line; it cannot change within one repaint.
+        self._pass_style = None
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass_style = None
+
+    def render_line(self, y: int) -> Strip:
+        if not self._flat():
+            return super().render_line(y)
+        style = self._pass_style
+        if style is None:
+            style = self._pass_style = self.rich_style
+        scroll_x, scroll_y = self.scroll_offset
+        if y >= (self.header_height if self.show_header else 0):
+            y += scroll_y
+        return self._render_line(y, scroll_x, scroll_x + self.size.width, style)
+
     def __init__(
         self,
         columns: list[Column],
@@ -264,6 +360,7 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         self.key_of = key_of
         self._sort_key = sort_key
         self.objects: dict[str, T] = {}
+        self._pass_style: Style | None = None  # the base style of the repaint under way
         self._cell_lines: LRUCache[tuple[Any, ...], list[list[Segment]]] = LRUCache(CELL_CACHE_SIZE)
         self._line_strips: LRUCache[tuple[Any, ...], tuple[tuple[Any, ...], Strip]] = LRUCache(
             LINE_CACHE_SIZE

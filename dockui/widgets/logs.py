@@ -9,10 +9,11 @@ from textual.message import Message
 from textual.widgets import Input
 
 from dockui.engine.models import LogLine
+from dockui.widgets.border import QuietBorder
 from dockui.widgets.logview import LogView
 
 
-class LogsPane(Vertical):
+class LogsPane(QuietBorder, Vertical):
     BINDINGS = [
         Binding("slash", "search", "Search", id="logs.search"),
         Binding("n", "next_match", "Next", id="logs.next", show=False),

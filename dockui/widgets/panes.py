@@ -15,6 +15,7 @@ from textual.widgets import Input
 
 from dockui import format as fmt
 from dockui.engine.models import ContainerSummary, ImageSummary, Layer
+from dockui.widgets.border import QuietBorder
 from dockui.widgets.keyed_table import Column, KeyedTable
 
 STATE_STYLE = {
@@ -31,7 +32,7 @@ STATE_STYLE = {
 STATE_RANK = {"running": 0, "restarting": 1, "paused": 2, "created": 3, "exited": 4, "dead": 5}
 
 
-class ListPane(Vertical):
+class ListPane(QuietBorder, Vertical):
     """A focusable list with a filter. Subclasses define the columns and rendering."""
 
     BINDINGS = [
