@@ -380,3 +380,58 @@ async def test_columns_dropped_and_back_rebuild_the_rows_in_one_pass() -> None:
         check(table, model, "", key_fn)
         assert table.selected_key == cursor and add_row_calls[0] == 0
         assert render_calls[0] == 0
+
+
+async def test_row_geometry_equals_datatable_s() -> None:
+    """The one-line-rows shortcuts (row of a line, row and cell regions, fixed offset,
+    height) give what DataTable's walks over `ordered_rows` give, scrolled or not."""
+    from textual.coordinate import Coordinate
+    from textual.widgets import DataTable
+
+    app = TableApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(KeyedTable)
+        table.update_objects([Obj(f"o{i}", f"name-{i:02d}", i % 9) for i in range(120)], full=True)
+        await pilot.pause()
+        for scroll in (0, 37):
+            table.scroll_to(y=scroll, animate=False)
+            await pilot.pause()
+            assert table._total_row_height == DataTable._total_row_height.fget(table) == 120
+            assert table._get_fixed_offset() == DataTable._get_fixed_offset(table)
+            for y in range(0, 125):
+                try:
+                    expected = DataTable._get_offsets(table, y)
+                except LookupError:
+                    with pytest.raises(LookupError):
+                        table._get_offsets(y)
+                    continue
+                assert table._get_offsets(y) == expected
+            for i in range(120):
+                assert table._get_row_region(i) == DataTable._get_row_region(table, i)
+                for c in range(len(table.columns)):
+                    coord = Coordinate(i, c)
+                    assert table._get_cell_region(coord) == DataTable._get_cell_region(table, coord)
+
+
+async def test_a_cell_update_repaints_its_row_only() -> None:
+    """One changed figure goes through the styles cache and the compositor for its own
+    line: DataTable repainted every visible line of the table for it."""
+    app = TableApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(KeyedTable)
+        model = {f"o{i}": Obj(f"o{i}", f"name-{i:02d}", i) for i in range(40)}
+        table.update_objects(list(model.values()), full=True)
+        await pilot.pause()
+        lines = count_calls(table, "render_line")
+        model["o5"] = Obj("o5", "name-5x", 5)  # same width: the columns stay
+        table.update_objects([model["o5"]])
+        await pilot.pause()
+        assert lines[0] == 1
+        assert table.get_row("o5")[0].plain == "name-5x"
+        line = app.screen._compositor.render_strips()[table.region.y + 1 + 5]
+        assert "name-5x" in line.text
+        lines[0] = 0
+        model["o39"] = Obj("o39", "name-Z9", 39)  # below the visible rows: no repaint
+        table.update_objects([model["o39"]])
+        await pilot.pause()
+        assert lines[0] == 0
