@@ -23,6 +23,7 @@ from rich.padding import Padding
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual._segment_tools import line_crop
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.cache import LRUCache
@@ -203,11 +204,40 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
             and all(a is b for a, b in zip(hit[0], cells, strict=True))
         ):
             return hit[1]
-        strip = super()._render_line(y, x1, x2, base_style)
+        strip = self._assemble_line(row_index, x1, x2, width, base_style)
         if hit is not None:
             self._line_strips.discard(key)  # Textual's LRUCache.set keeps an old value
         self._line_strips[key] = (cells, strip)  # the cells held: their ids are not reused
         return strip
+
+    def _assemble_line(
+        self, row_index: int, x1: int, x2: int, width: int, base_style: Style
+    ) -> Strip:
+        """A one-line body row, as DataTable's `_render_line` builds it for a row cursor
+        without fixed columns or row labels, without what it recomputes for every row:
+        the header style and the DOM's background colours (two walks up the DOM each),
+        the columns' order and widths. A burst that scrolls new rows into view
+        assembles every line on screen each time."""
+        cursor = self.cursor_coordinate.row == row_index
+        hover = self.hover_coordinate.row == row_index
+        row_style = self._get_row_style(row_index, base_style)
+        render_cell = self._render_cell
+        segments: list[Segment] = []
+        table_width = self._row_label_column_width
+        for column_index, column in enumerate(self.ordered_columns):
+            cell_width = column.get_render_width(self)
+            table_width += cell_width
+            cell = render_cell(row_index, column_index, row_style, cell_width, cursor, hover)
+            segments += cell[0]
+        show = (self.show_cursor, self._show_hover_cursor)
+        extend_style, _ = self._get_styles_to_render_cell(
+            False, False, False, hover, cursor, *show, False, False
+        )
+        extend_style = row_style + extend_style
+        extend_style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+        segments.append(Segment(" " * max(0, self.size.width - table_width), extend_style))
+        strip = Strip(line_crop(segments, x1, x2, width))
+        return strip.adjust_cell_length(width, base_style).simplify()
 
     def _clear_own_caches(self) -> None:
         for cache in (getattr(self, "_cell_lines", None), getattr(self, "_line_strips", None)):

@@ -128,10 +128,11 @@ def _strips(table) -> list[list[tuple[str, object, object]]]:
 
 
 async def test_cached_cells_render_exactly_like_datatable() -> None:
-    """KeyedTable keeps each cell's rendering while the cell is unchanged: what it draws
-    (text, colours, the row/column metadata clicks use) equals DataTable's own rendering
-    after updates, removals, a moved cursor and a resize; and one changed cell is the
-    only one rendered again."""
+    """KeyedTable keeps each cell's rendering while the cell is unchanged, and assembles
+    lines its own way: what it draws (text, colours, the row/column metadata clicks use)
+    equals DataTable's own rendering after updates, removals, a moved cursor and a
+    resize; and one changed cell is the only one rendered again."""
+    from textual.coordinate import Coordinate
     from textual.widgets import DataTable
 
     app = TableApp()
@@ -143,14 +144,15 @@ async def test_cached_cells_render_exactly_like_datatable() -> None:
         await pilot.pause()
 
         def reference() -> list[list[tuple[str, object, object]]]:
-            # the same rows through DataTable's own _render_cell
-            original = KeyedTable._render_cell
+            # the same rows through DataTable's own _render_line and _render_cell
+            originals = KeyedTable._render_cell, KeyedTable._render_line
             KeyedTable._render_cell = DataTable._render_cell
+            KeyedTable._render_line = DataTable._render_line
             try:
                 table._clear_caches()
                 return _strips(table)
             finally:
-                KeyedTable._render_cell = original
+                KeyedTable._render_cell, KeyedTable._render_line = originals
                 table._clear_caches()
 
         for step in range(6):
@@ -166,6 +168,10 @@ async def test_cached_cells_render_exactly_like_datatable() -> None:
             table.action_cursor_down()
             await pilot.pause()
         await pilot.resize_terminal(50, 15)
+        await pilot.pause()
+        assert _strips(table) == reference()
+        table._set_hover_cursor(True)  # the mouse over another row
+        table.hover_coordinate = Coordinate(table.cursor_row + 2, 0)
         await pilot.pause()
         assert _strips(table) == reference()
 
@@ -276,7 +282,6 @@ async def test_lines_are_assembled_again_only_where_their_row_changed() -> None:
     """A key moving the cursor re-assembles at most the rows it left and reached (DataTable
     re-assembled every visible line); a cell update, the row it is in; a theme change,
     everything (and the result equals a fresh rendering)."""
-    from textual.widgets import DataTable
 
     app = TableApp()
     async with app.run_test(size=(60, 20)) as pilot:
@@ -287,13 +292,13 @@ async def test_lines_are_assembled_again_only_where_their_row_changed() -> None:
         await pilot.pause()
         _strips(table)
         assembled: list[object] = []
-        original = DataTable._render_line_in_row
+        original = KeyedTable._assemble_line
 
-        def counting(self, row_key, *args, **kwargs):
-            assembled.append(row_key.value)
-            return original(self, row_key, *args, **kwargs)
+        def counting(self, row_index, *args, **kwargs):
+            assembled.append(self._row_locations.get_key(row_index).value)
+            return original(self, row_index, *args, **kwargs)
 
-        DataTable._render_line_in_row = counting  # type: ignore[method-assign]
+        KeyedTable._assemble_line = counting  # type: ignore[method-assign]
         try:
             await pilot.press("j")
             await pilot.pause()
@@ -318,7 +323,7 @@ async def test_lines_are_assembled_again_only_where_their_row_changed() -> None:
             table._clear_caches()
             assert themed == _strips(table)
         finally:
-            DataTable._render_line_in_row = original  # type: ignore[method-assign]
+            KeyedTable._assemble_line = original  # type: ignore[method-assign]
 
 
 async def test_a_steady_column_keeps_its_width_while_its_figures_change() -> None:
