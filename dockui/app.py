@@ -1186,7 +1186,8 @@ class DockuiApp(App[None]):
         self._stats = StatsPoller(
             lambda: self.engine,
             lambda: self._stats_targets,
-            lambda cid, sample: self.post_message(StatsSampled(cid, sample)),
+            lambda cid, sample: self.post_message(StatsSampled([(cid, sample)])),
+            on_samples=lambda samples: self.post_message(StatsSampled(samples)),
         ).start()
 
     def stats_history(self, container_id: str) -> tuple:
@@ -1200,7 +1201,7 @@ class DockuiApp(App[None]):
             return
         table = self.containers_pane.table
         top = int(table.scroll_y)
-        keys = [row.key.value for row in table.ordered_rows[top : top + table.size.height]]
+        keys = table.keys_between(top, top + table.size.height)
         visible = tuple(
             k for k in keys if k in self.containers and self.containers[k].state == "running"
         )
@@ -1209,12 +1210,13 @@ class DockuiApp(App[None]):
     def on_stats_sampled(self, message: StatsSampled) -> None:
         # Rows are re-rendered once a second for all samples that came in (the tick),
         # not once per sample: idle CPU stays low with the columns shown.
-        self.containers_pane.stats[message.container_id] = message.sample
-        self._stats_dirty.add(message.container_id)
-        for screen in self.screen_stack:
-            show = getattr(screen, "show_stats", None)
-            if show is not None and getattr(screen, "container_id", None) == message.container_id:
-                show(self.stats_history(message.container_id))
+        for cid, sample in message.samples:
+            if self.containers_pane.take_stats(cid, sample):
+                self._stats_dirty.add(cid)
+            for screen in self.screen_stack:
+                show = getattr(screen, "show_stats", None)
+                if show is not None and getattr(screen, "container_id", None) == cid:
+                    show(self.stats_history(cid))
 
     def on_containers_pane_stats_toggled(self) -> None:
         self._update_stats_targets()

@@ -88,9 +88,8 @@ class LogEnded(Message):
 
 
 class StatsSampled(Message):
-    """A one-shot stats sample for one container (posted from the stats pool)."""
+    """A round of one-shot stats samples, [(container id, sample)], from the stats poller."""
 
-    def __init__(self, container_id: str, sample: object) -> None:
+    def __init__(self, samples: list[tuple[str, object]]) -> None:
         super().__init__()
-        self.container_id = container_id
-        self.sample = sample
+        self.samples = samples

@@ -392,6 +392,9 @@ class StatsPoller:
     - `engine`: an Engine, or a callable returning the current one (None while disconnected).
     - `targets`: called once per round, returns the ids to sample ("running and visible").
     - `on_sample(id, sample)`: called from a pool thread for every new reading.
+    - `on_samples([(id, sample), ...])`: optional, instead of `on_sample`: a round's
+      readings in one call (on a local socket a round is answered together; one hand-over
+      to the UI thread per round instead of one per container).
     - `on_gone(id)`: optional; called when a container stopped or vanished (its history is
       dropped, and it is sampled again only once `targets()` names it after it restarts).
 
@@ -409,12 +412,14 @@ class StatsPoller:
         workers: int = DEFAULT_WORKERS,
         history: int = DEFAULT_HISTORY,
         on_gone: Callable[[str], None] | None = None,
+        on_samples: Callable[[list[tuple[str, StatsSample]]], None] | None = None,
     ) -> None:
         self._get_engine: Callable[[], Engine | None] = (
             engine if callable(engine) else (lambda: engine)  # type: ignore[assignment]
         )
         self.targets = targets
         self.on_sample = on_sample
+        self.on_samples = on_samples
         self.on_gone = on_gone
         self.interval = interval
         self.history_size = history
@@ -520,6 +525,7 @@ class StatsPoller:
         if not wanted:
             return 0
         self.stats["requests"] += len(wanted)
+        batch: list[tuple[str, StatsSample]] = []
         for cid, answer in self._local.fetch(wanted).items():
             if self._stop.is_set():
                 break
@@ -532,26 +538,39 @@ class StatsPoller:
                 elif answer[0] >= 400:
                     self.stats["errors"] += 1
                     log.debug("stats for %s failed: HTTP %s", cid, answer[0])
-                else:
-                    self._take(cid, json.loads(answer[1]))
+                elif (sample := self._take(cid, json.loads(answer[1]))) is not None:
+                    batch.append((cid, sample))
             except Exception:
                 log.exception("stats consumer failed")
+        self._deliver(batch)
         return len(wanted)
 
-    def _take(self, cid: str, raw: dict[str, Any]) -> None:
-        """A payload: a sample for `on_sample`, or the container is not running."""
+    def _take(self, cid: str, raw: dict[str, Any]) -> StatsSample | None:
+        """A payload: a sample to deliver, or None (the container is not running, or no
+        longer wanted)."""
         if not has_data(raw):
             self._gone(cid)
-            return
+            return None
         with self._lock:
             if cid not in self._wanted:
-                return
+                return None
             sample = compute(raw, self._prev.get(cid))
             self._prev[cid] = raw
             self._reported_gone.discard(cid)
             self._history.setdefault(cid, deque(maxlen=self.history_size)).append(sample)
-        if not self._stop.is_set():
-            self.on_sample(cid, sample)
+        return sample
+
+    def _deliver(self, batch: list[tuple[str, StatsSample]]) -> None:
+        if not batch or self._stop.is_set():
+            return
+        try:
+            if self.on_samples is not None:
+                self.on_samples(batch)
+            else:
+                for cid, sample in batch:
+                    self.on_sample(cid, sample)
+        except Exception:
+            log.exception("stats consumer failed")
 
     def _sample_one(self, engine: Engine, cid: str) -> None:
         try:
@@ -567,7 +586,9 @@ class StatsPoller:
                     self.stats["errors"] += 1
                     log.debug("stats for %s failed: %s", cid, exc)
                 return
-            self._take(cid, raw)
+            sample = self._take(cid, raw)
+            if sample is not None:
+                self._deliver([(cid, sample)])
         except Exception:
             log.exception("stats consumer failed")
         finally:

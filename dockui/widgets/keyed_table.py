@@ -513,6 +513,13 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         key = self.selected_key
         return self.objects.get(key) if key else None
 
+    def keys_between(self, start: int, stop: int) -> list[str]:
+        """Keys of the rows at indexes start..stop-1 (those on screen, say), without
+        DataTable's `ordered_rows`, which sorts every row again after any update."""
+        get_key = self._row_locations.get_key
+        keys = (get_key(i) for i in range(max(0, start), min(stop, self.row_count)))
+        return [key.value for key in keys if key is not None]
+
     @property
     def visible_count(self) -> int:
         return len(self._order)

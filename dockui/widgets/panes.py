@@ -32,6 +32,17 @@ STATE_STYLE = {
 STATE_RANK = {"running": 0, "restarting": 1, "paused": 2, "created": 3, "exited": 4, "dead": 5}
 
 
+def _stats_cells(sample: Any) -> tuple[str, str, str]:
+    """What a stats sample shows in a row: CPU text, its style, memory text."""
+    cpu = getattr(sample, "cpu_percent", None)
+    mem = getattr(sample, "mem_usage", None)
+    return (
+        fmt.cpu(cpu),
+        "yellow" if (cpu or 0) > 80 else "",
+        fmt.size(mem) if mem is not None else "",
+    )
+
+
 class ListPane(QuietBorder, Vertical):
     """A focusable list with a filter. Subclasses define the columns and rendering."""
 
@@ -208,6 +219,16 @@ class ContainersPane(ListPane):
         value = getattr(sample, field, None) if sample is not None else None
         return float(value or 0)
 
+    def take_stats(self, cid: str, sample: Any) -> bool:
+        """Keep a container's latest sample; True when its row must be drawn again (what
+        it shows changed, or the list is sorted by a figure). An idle container reads
+        "0.0%" and the same memory sample after sample: nothing to redraw."""
+        old = self.stats.get(cid)
+        self.stats[cid] = sample
+        if old is None or self.sort_modes[self.sort_index][0] in ("CPU", "memory"):
+            return True
+        return _stats_cells(old) != _stats_cells(sample)
+
     def action_toggle_stats(self) -> None:
         self.show_stats = not self.show_stats
         if not self.show_stats:
@@ -288,14 +309,13 @@ class ContainersPane(ListPane):
             state, style = state_label(c)
             mark = "✓ " if c.id in self.marked else ""
             sample = self.stats.get(c.id) if c.state == "running" else None
-            cpu = getattr(sample, "cpu_percent", None)
-            mem = getattr(sample, "mem_usage", None)
+            cpu, cpu_style, mem = _stats_cells(sample)
             return (
                 _t(mark + c.name, ("bold " if c.running else "") + ("cyan" if mark else "")),
                 _t(c.image, "dim"),
                 _t(f"● {state}", style),
-                _t(fmt.cpu(cpu), "yellow" if (cpu or 0) > 80 else ""),
-                _t(fmt.size(mem) if mem is not None else "", "dim"),
+                _t(cpu, cpu_style),
+                _t(mem, "dim"),
                 _t(c.ports_text, "cyan"),
                 _t(uptime_label(c, time.time()), "dim"),
             )

@@ -282,6 +282,28 @@ def test_stats_poller_forgets_a_container_that_stops(engine, make_container):
         poller.close()
 
 
+def test_a_local_round_is_delivered_in_one_call(engine, make_container):
+    """On a local socket a round's readings reach the app in one hand-over (one message
+    to the UI thread per round, not one per container), each container once."""
+    cs = [make_container() for _ in range(3)]
+    ids = [c.id for c in cs]
+    batches: list[list[str]] = []
+    singles: list[str] = []
+    poller = StatsPoller(
+        engine,
+        lambda: ids,
+        lambda i, s: singles.append(i),
+        interval=0.3,
+        on_samples=lambda batch: batches.append([cid for cid, _ in batch]),
+    ).start()
+    try:
+        wait_for(lambda: len(batches) >= 2, timeout=10)
+    finally:
+        poller.close()
+    assert engine.socket_path is not None and singles == []
+    assert all(sorted(b) == sorted(ids) for b in batches[:2]), batches
+
+
 def test_local_stats_answer_like_docker_py_and_survive_dropped_sockets(engine, make_container):
     """The local-socket path (all of a round in flight from one thread): the same payload as
     docker-py's one-shot stats, 404 for a container that is gone, kept sockets reused, and
