@@ -1186,7 +1186,6 @@ class DockuiApp(App[None]):
         self._stats = StatsPoller(
             lambda: self.engine,
             lambda: self._stats_targets,
-            lambda cid, sample: self.post_message(StatsSampled([(cid, sample)])),
             on_samples=lambda samples: self.post_message(StatsSampled(samples)),
         ).start()
 

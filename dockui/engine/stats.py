@@ -392,9 +392,9 @@ class StatsPoller:
     - `engine`: an Engine, or a callable returning the current one (None while disconnected).
     - `targets`: called once per round, returns the ids to sample ("running and visible").
     - `on_sample(id, sample)`: called from a pool thread for every new reading.
-    - `on_samples([(id, sample), ...])`: optional, instead of `on_sample`: a round's
-      readings in one call (on a local socket a round is answered together; one hand-over
-      to the UI thread per round instead of one per container).
+    - `on_samples([(id, sample), ...])`: instead of `on_sample`: a round's readings in
+      one call (on a local socket a round is answered together; one hand-over to the UI
+      thread per round instead of one per container; a pool thread's reading comes alone).
     - `on_gone(id)`: optional; called when a container stopped or vanished (its history is
       dropped, and it is sampled again only once `targets()` names it after it restarts).
 
@@ -406,7 +406,7 @@ class StatsPoller:
         self,
         engine: Engine | Callable[[], Engine | None],
         targets: Callable[[], Iterable[str]],
-        on_sample: Callable[[str, StatsSample], None],
+        on_sample: Callable[[str, StatsSample], None] | None = None,
         *,
         interval: float = DEFAULT_INTERVAL,
         workers: int = DEFAULT_WORKERS,
@@ -414,6 +414,8 @@ class StatsPoller:
         on_gone: Callable[[str], None] | None = None,
         on_samples: Callable[[list[tuple[str, StatsSample]]], None] | None = None,
     ) -> None:
+        if on_sample is None and on_samples is None:
+            raise TypeError("StatsPoller needs on_sample or on_samples")
         self._get_engine: Callable[[], Engine | None] = (
             engine if callable(engine) else (lambda: engine)  # type: ignore[assignment]
         )
@@ -567,6 +569,7 @@ class StatsPoller:
             if self.on_samples is not None:
                 self.on_samples(batch)
             else:
+                assert self.on_sample is not None
                 for cid, sample in batch:
                     self.on_sample(cid, sample)
         except Exception:

@@ -66,6 +66,15 @@ class Column:
     steady: bool = False
 
 
+def _plain(cells: tuple[Text, ...]) -> tuple[str, ...]:
+    return tuple(t.plain for t in cells)
+
+
+def _looks(cell: Text) -> tuple[Any, ...]:
+    """A cell's styling (its text aside): what else makes an update visible."""
+    return (cell.style, *cell.spans)
+
+
 class NavTable(DataTable):
     """A DataTable that also moves with j/k and g/G."""
 
@@ -275,9 +284,8 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
             super()._update_dimensions(new_rows)
             return
         width = sum(column.get_render_width(self) for column in self.columns.values())
-        header_height = self.header_height if self.show_header else 0
         self.virtual_size = Size(
-            width + self._row_label_column_width, self._total_row_height + header_height
+            width + self._row_label_column_width, self._total_row_height + self._header_lines
         )
 
     # -- geometry: every row is one line high (rows are only added by _add_rows) -----
@@ -287,24 +295,27 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
     def _flat(self) -> bool:
         return not self.fixed_rows and not self._labelled_row_exists
 
+    @property
+    def _header_lines(self) -> int:
+        return self.header_height if self.show_header else 0
+
     def _get_offsets(self, y: int) -> tuple[RowKey, int]:
         if not self._flat():
             return super()._get_offsets(y)
-        if self.show_header:
-            if y < self.header_height:
-                return self._header_row_key, y
-            y -= self.header_height
-        row_key = self._row_locations.get_key(y) if y >= 0 else None
+        header = self._header_lines
+        if 0 <= y < header:
+            return self._header_row_key, y
+        row_key = self._row_locations.get_key(y - header)
         if row_key is None:
             raise LookupError(f"Y coord {y!r} is greater than total height")
         return row_key, 0
 
     @property
     def _total_row_height(self) -> int:
-        return len(self.rows) if self._flat() else len(self._y_offsets)
+        return len(self.rows) if self._flat() else super()._total_row_height
 
     def _row_y(self, row_index: int) -> int:
-        return row_index + (self.header_height if self.show_header else 0)
+        return row_index + self._header_lines
 
     def _get_row_region(self, row_index: int) -> Region:
         if not self._flat() or not self.is_valid_row_index(row_index):
@@ -326,8 +337,7 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
     def _get_fixed_offset(self) -> Spacing:
         if not self._flat() or self.fixed_columns:
             return super()._get_fixed_offset()
-        top = self.header_height if self.show_header else 0
-        return Spacing(top, 0, 0, self._row_label_column_width)
+        return Spacing(self._header_lines, 0, 0, self._row_label_column_width)
 
     def update_cell(
         self,
@@ -371,7 +381,7 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         if style is None:
             style = self._pass_style = self.rich_style
         scroll_x, scroll_y = self.scroll_offset
-        if y >= (self.header_height if self.show_header else 0):
+        if y >= self._header_lines:
             y += scroll_y
         return self._render_line(y, scroll_x, scroll_x + self.size.width, style)
 
@@ -395,10 +405,10 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         self._line_strips: LRUCache[tuple[Any, ...], tuple[tuple[Any, ...], Strip]] = LRUCache(
             LINE_CACHE_SIZE
         )
-        self._cells: dict[str, tuple[Any, ...]] = {}  # plain texts, then (style, *spans)
-        # The rendered cells of every shown row, all columns: what a change in the shown
-        # columns re-creates the rows from, without rendering 1,000 objects again.
-        self._texts: dict[str, tuple[Text, ...]] = {}
+        # The rendered cells of every shown row, all columns (not only those shown): what
+        # an update is compared with, and what a change in the shown columns re-creates
+        # the rows from without rendering 1,000 objects again.
+        self._cells: dict[str, tuple[Text, ...]] = {}
         self._ranks: dict[str, Any] = {}  # sort key of every shown row
         self._resort = False  # the sort key function changed: order again on the next sync
         # Per column: content width → how many shown rows have it (fit_columns reads the max).
@@ -492,8 +502,8 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         for i in self._shown:
             col = self.columns_spec[i]
             self.add_column(col.label, key=col.key, width=len(col.label))
-        texts = self._texts
-        self._add_rows([(key, self._row_cells(key, texts[key])) for key in self._order])
+        cells = self._cells
+        self._add_rows([(key, self._row_cells(key, cells[key])) for key in self._order])
         if cursor_key is not None and cursor_key in self._cells:
             self.move_cursor(row=self.get_row_index(cursor_key), animate=False)
 
@@ -559,7 +569,7 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
             if cells is None:
                 continue  # filtered out: rendered when it shows again
             text = text_of(obj)
-            if text is not None and cells[index] != text:
+            if text is not None and cells[index].plain != text:
                 out.append(key)
         return out
 
@@ -600,8 +610,7 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         every row for each one, and lays out the whole screen)."""
         for key in keys:
             old = self._cells.pop(key)
-            self._texts.pop(key, None)
-            self._count_widths(old[: len(self.columns_spec)], -1)
+            self._count_widths(_plain(old), -1)
             self._ranks.pop(key, None)
         gone = {RowKey(k) for k in keys}
         for row_key in gone:
@@ -657,7 +666,7 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
             obj = self.objects.get(key)
             if obj is not None:
                 rendered[key] = self.render_row(obj)
-        plains = {key: tuple(t.plain for t in cells) for key, cells in rendered.items()}
+        plains = {key: _plain(cells) for key, cells in rendered.items()}
         # Rows to drop: gone objects, and rows the filter now hides.
         drop = [k for k in dict.fromkeys(removed) if k in self._cells and k not in self.objects]
         drop += [k for k in rendered if k in self._cells and not self._visible(k, plains[k])]
@@ -666,31 +675,28 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
             self._order = [k for k in self._order if k in self._cells]
         reorder, self._resort = self._resort, False
         sort_key = self._sort_key
-        n_cols = len(self.columns_spec)
         was_empty = not self._cells
         new_rows: list[tuple[str, tuple[Text, ...]]] = []
         for key, cells in rendered.items():
             plain = plains[key]
             if not self._visible(key, plain):
                 continue
-            styles = tuple((c.style, *c.spans) for c in cells)
             rank = sort_key(self.objects[key])
             if key not in self._cells:
                 new_rows.append((key, self._row_cells(key, cells)))
                 self._count_widths(plain, +1)
             else:
                 old = self._cells[key]
-                old_plain, old_styles = old[:n_cols], old[n_cols:]
+                old_plain = _plain(old)
                 row = self._row_cells(key, cells)
                 for value, i in zip(row, self._shown, strict=True):
-                    if plain[i] != old_plain[i] or styles[i] != old_styles[i]:
+                    if plain[i] != old_plain[i] or _looks(cells[i]) != _looks(old[i]):
                         self.update_cell(key, self.columns_spec[i].key, value)
                 if old_plain != plain:
                     self._count_widths(old_plain, -1)
                     self._count_widths(plain, +1)
                 reorder = reorder or rank != self._ranks.get(key)
-            self._cells[key] = plain + styles
-            self._texts[key] = cells
+            self._cells[key] = cells
             self._ranks[key] = rank
         added = bool(new_rows)
         if was_empty and added:
