@@ -3,11 +3,13 @@ scanner tab, Esc back (and cancelling a running audit)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
 
 from dockui.app import DockuiApp, binding_ids
+from dockui.engine.client import Engine
 from dockui.screens.audit import AuditScreen
 from tests.app.test_app import until
 from tests.integration.test_audit_cli import (
@@ -102,15 +104,24 @@ async def test_a_opens_the_audit_with_findings_inventory_and_scanner(planted):
         await until(pilot, lambda: not isinstance(app.screen, AuditScreen))
 
 
-async def test_escape_cancels_a_running_audit(planted):
+async def test_escape_cancels_a_running_audit(planted, monkeypatch):
+    # The real export, held back a moment before its first block: a small image and no
+    # scanner installed could otherwise finish before Escape arrives (a flaky race).
+    original = Engine.export_image
+
+    def slow_export(self, image, chunk_size=1 << 20):
+        time.sleep(1.0)
+        yield from original(self, image, chunk_size)
+
+    monkeypatch.setattr(Engine, "export_image", slow_export)
     app = DockuiApp()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_audit(app, pilot, planted.id)
-        running = app._audit_cancel.get(planted.id)  # the export + scanner take a while
+        running = app._audit_cancel.get(planted.id)
+        assert running is not None  # the export is under way
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, AuditScreen))
         await until(pilot, lambda: not app._audit_cancel, timeout=30)
-        if running is not None:
-            assert running.is_set() and screen.scan is None  # the worker stopped early
+        assert running.is_set() and screen.scan is None  # the worker stopped early
         # The app is still alive and the images pane answers.
         await pilot.press("j")
