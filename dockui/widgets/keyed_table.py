@@ -530,6 +530,11 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         keys = (get_key(i) for i in range(max(0, start), min(stop, self.row_count)))
         return [key.value for key in keys if key is not None]
 
+    def visible_keys(self) -> list[str]:
+        """Keys of the rows in the viewport now."""
+        top = int(self.scroll_y)
+        return self.keys_between(top, top + self.size.height)
+
     @property
     def visible_count(self) -> int:
         return len(self._order)
@@ -556,17 +561,25 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         if changed:
             self._sync(changed=changed)
 
-    def stale(self, column: str, text_of: Callable[[T], str | None]) -> list[str]:
-        """Keys of rows whose `column` no longer shows `text_of(obj)` (None: skip the row).
+    def stale(
+        self,
+        column: str,
+        text_of: Callable[[T], str | None],
+        keys: Iterable[str] | None = None,
+    ) -> list[str]:
+        """Keys of rows (all, or among `keys`) whose `column` no longer shows
+        `text_of(obj)` (None: skip the row).
 
         For texts that change with time (an age): finding the few rows to re-render costs
         one string per row, where re-rendering all of them built a thousand rows of cells
         twice a minute (and each pass left the heap a little larger)."""
         index = next(i for i, c in enumerate(self.columns_spec) if c.key == column)
         out = []
-        for key, obj in self.objects.items():
+        objects = self.objects
+        for key in objects if keys is None else keys:
             cells = self._cells.get(key)
-            if cells is None:
+            obj = objects.get(key)
+            if cells is None or obj is None:
                 continue  # filtered out: rendered when it shows again
             text = text_of(obj)
             if text is not None and cells[index].plain != text:

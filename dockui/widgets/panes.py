@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -287,10 +288,12 @@ class ContainersPane(ListPane):
         self.post_message(self.MarksChanged())
         self.table.action_cursor_down()
 
-    def aged(self, now: float) -> list[str]:
-        """Containers whose Up column reads differently at `now`."""
+    def aged(self, now: float, keys: Iterable[str] | None = None) -> list[str]:
+        """Containers (all, or among `keys`) whose Up column reads differently at `now`."""
         return self.table.stale(
-            "uptime", lambda c: None if isinstance(c, ProjectRow) else uptime_label(c, now)
+            "uptime",
+            lambda c: None if isinstance(c, ProjectRow) else uptime_label(c, now),
+            keys,
         )
 
     def make_table(self) -> KeyedTable[ContainerSummary]:
@@ -385,9 +388,9 @@ class ImagesPane(ListPane):
         ("newest", lambda i: (-i.created, i.display_name)),
     ]
 
-    def aged(self, now: float) -> list[str]:
-        """Images whose Created column reads differently at `now`."""
-        return self.table.stale("created", lambda i: fmt.ago(i.created, now))
+    def aged(self, now: float, keys: Iterable[str] | None = None) -> list[str]:
+        """Images (all, or among `keys`) whose Created column reads differently at `now`."""
+        return self.table.stale("created", lambda i: fmt.ago(i.created, now), keys)
 
     def make_table(self) -> KeyedTable[ImageSummary]:
         def render(i: ImageSummary) -> tuple[Text, ...]:

@@ -146,3 +146,30 @@ async def test_the_twice_a_minute_tick_rerenders_only_aged_rows(make_container, 
         app._tick()  # the full tick
         await pilot.pause()
         assert table.get_cell(c.id, "uptime").plain.startswith("2h")
+
+
+async def test_the_per_second_tick_rerenders_aged_rows_on_screen(make_container, monkeypatch):
+    """Between the full ticks, the rows on screen have their ages brought up to date
+    every second (whatever their age), and rows off screen are left to the full tick."""
+    from dockui import app as app_module
+
+    c = make_container()
+    app = DockuiApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.containers_pane.table
+        await until(pilot, lambda: c.id in table.objects)
+        assert c.id in table.visible_keys()
+        app._ticks = 0  # not a full tick
+        real_time = time.time
+        monkeypatch.setattr(app_module.time, "time", lambda: real_time() + 2 * 3600)
+        monkeypatch.setattr("dockui.widgets.panes.time.time", lambda: real_time() + 2 * 3600)
+        calls = []
+        original = table.rerender
+        monkeypatch.setattr(
+            table, "rerender", lambda keys=None: calls.append(keys) or original(keys)
+        )
+        app._tick()
+        await pilot.pause()
+        assert table.get_cell(c.id, "uptime").plain.startswith("2h")
+        shown = set(table.visible_keys())
+        assert all(set(keys) <= shown for keys in calls if keys is not None)

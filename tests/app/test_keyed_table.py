@@ -232,6 +232,34 @@ async def test_stale_finds_only_rows_whose_text_moved_on() -> None:
         assert shown and set(table.stale("rank", text_now)) == shown
 
 
+async def test_stale_among_the_rows_on_screen() -> None:
+    """The per-second age tick looks only at the rows in the viewport: after 500
+    containers start at once, re-rendering every young row each second cost the UI
+    thread ~19 ms a tick, for rows nobody sees."""
+    app = TableApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(KeyedTable)
+        model = {f"o{i:03d}": Obj(f"o{i:03d}", f"name-{i}", i) for i in range(200)}
+        table.update_objects(list(model.values()), full=True)
+        await pilot.pause()
+
+        def moved_on(o: Obj) -> str:
+            return f"{o.rank}+"  # every row's text is stale
+
+        on_screen = table.visible_keys()
+        assert on_screen == [f"o{i:03d}" for i in range(len(on_screen))]
+        assert 10 <= len(on_screen) <= 20
+        assert table.stale("rank", moved_on, on_screen) == on_screen
+        table.scroll_to(y=100, animate=False)
+        await pilot.pause()
+        on_screen = table.visible_keys()
+        assert on_screen[0] == "o100"
+        assert table.stale("rank", moved_on, on_screen) == on_screen
+        table.set_filter("name-1")  # filtered-out keys are skipped, not failed on
+        await pilot.pause()
+        assert table.stale("rank", moved_on, ["o002", "o010"]) == ["o010"]
+
+
 async def test_a_first_list_goes_in_sorted_and_no_cell_is_measured(monkeypatch) -> None:
     """The first 1,000 rows go in as one block already in order (no table sort), and
     neither they nor later narrower texts are measured through Rich: the columns have set
