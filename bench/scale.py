@@ -21,7 +21,8 @@ tmux and /proc helpers it imports; own workdir, socket and bridge `dockui-sb0`):
    baseline), then key -> screen latency: `j`/`k` alternately, --key-samples times, each
    timed from `tmux send-keys` until `capture-pane -e` shows the highlighted row moved
    (the highlighted row is the one list row whose background differs from the others).
-3. Burst phase, per app: a fresh launch, the first list, then `docker rm -f` of --burst
+3. Burst phase, per app: a wait until the machine is quiet (1-min load average at most
+   --quiet-load), a fresh launch, the first list, then `docker rm -f` of --burst
    containers at once (the first in the list: every running one, then created ones) from a
    separate process. Meanwhile the key latency is sampled on the Images list (a list the
    burst does not touch, so a row moving can only be the key's doing; the floor app has
@@ -423,7 +424,9 @@ class Burst:
     keys: KeyStats = field(default_factory=KeyStats)
     app_cpu_pct: float | None = None  # during the burst, % of one core
     app_rss_end_mib: float | None = None
-    loadavg: str = ""
+    loadavg: str = ""  # at the end
+    start_loadavg: str = ""  # when the app was launched for its burst
+    quiet_wait_s: float = 0.0  # waited for the machine to settle before that launch
     profile: str = ""
     wedged: bool = False  # the engine never finished the removals (see its goroutine dump)
 
@@ -564,6 +567,7 @@ class Bench:
         victims = self.content.names[: args.burst]
         survivors = self.content.names[args.burst :]
         ids = self.content.ids(victims)
+        waited, start_load = self.wait_quiet(app)
         try:
             first, pid, session = self.launch(app)
         except RuntimeError as exc:
@@ -578,7 +582,7 @@ class Bench:
             screen.keys(*TO_IMAGES[app])
             time.sleep(1.0)
         regex = IMAGE_RE if TO_IMAGES[app] else NAME_RE
-        burst = Burst(removed=len(victims))
+        burst = Burst(removed=len(victims), start_loadavg=start_load, quiet_wait_s=waited)
         expect_count = len(survivors)
         state: dict[str, object] = {"converged": None}
         watch_list = app != "floor"  # the floor lists once and never refreshes
@@ -686,6 +690,22 @@ class Bench:
             f"{_f(burst.converged_s, 1)} s; keys during the burst: {fmt_keys(burst.keys)}"
         )
         self.quit(session, pid)
+
+    def wait_quiet(self, app: str) -> tuple[float, str]:
+        """Every app's burst starts from the same quiet machine: until the 1-min load
+        average is down to --quiet-load (at most --quiet-max s). Without it the first app's
+        burst started quiet and the others right after 500 containers were recreated (200
+        of them started): a 1-min load average of ~10 still decaying, on 2 cores."""
+        args = self.args
+        t0 = time.monotonic()
+        while True:
+            load = Path("/proc/loadavg").read_text().split()[:3]
+            waited = time.monotonic() - t0
+            if float(load[0]) <= args.quiet_load or waited >= args.quiet_max:
+                break
+            time.sleep(2.0)
+        log(f"{app}: waited {waited:.0f} s for a quiet machine: load avg {' '.join(load)}")
+        return waited, " ".join(load)
 
     def dump_engine_stacks(self, app: str) -> None:
         """dockerd writes its goroutine stacks on SIGUSR1: keep them as evidence."""
@@ -892,11 +912,16 @@ def report(
         "Keys go to the image list during the burst (a list the burst does not change; the "
         "floor's only list never refreshes). *Matched* is the time from the start of "
         "`docker rm -f` until the app's container list matched the engine: its top row is "
-        "the first survivor and (dockui) its Containers pane counts the survivors.",
+        "the first survivor and (dockui) its Containers pane counts the survivors. Before "
+        "each app's launch for its burst, the script waits until the machine's 1-min load "
+        f"average is at most {args.quiet_load:g} (at most {args.quiet_max:g} s): every "
+        "burst starts from the same quiet machine, although all but the first follow the "
+        "re-creation of the removed containers.",
         "",
         "| app | engine done (s) | list matched (s) | key latency during the burst (ms) "
-        "| app CPU during the burst (% core) | RSS after (MiB) | end state | load avg |",
-        "|---|---|---|---|---|---|---|---|",
+        "| app CPU during the burst (% core) | RSS after (MiB) | end state "
+        "| load avg at launch (waited) | load avg at end |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         b = run.burst
@@ -913,7 +938,8 @@ def report(
             end += " — **the engine locked up** (its goroutines are in bench/_work)"
         lines.append(
             f"| {DISPLAY[run.name]} | {b.rm_seconds:.1f} | {matched} | {_keys_cell(b.keys)} "
-            f"| {_f(b.app_cpu_pct, 1)} | {_f(b.app_rss_end_mib, 1)} | {end} | {b.loadavg} |"
+            f"| {_f(b.app_cpu_pct, 1)} | {_f(b.app_rss_end_mib, 1)} | {end} "
+            f"| {b.start_loadavg} ({b.quiet_wait_s:.0f} s) | {b.loadavg} |"
         )
     failures = [(r, e) for r in runs for e in r.errors]
     if failures:
@@ -1041,6 +1067,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--key-samples", type=int, default=30)
     p.add_argument("--key-timeout", type=float, default=2.0)
     p.add_argument("--burst-timeout", type=float, default=120.0)
+    p.add_argument(
+        "--quiet-load",
+        type=float,
+        default=1.5,
+        help="before each burst, wait until the 1-min load average is at most this (1.5)",
+    )
+    p.add_argument("--quiet-max", type=float, default=180.0, help="... for at most this (180 s)")
     p.add_argument(
         "--network",
         default="none",
