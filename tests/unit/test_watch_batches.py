@@ -97,3 +97,29 @@ def test_a_few_events_are_not_slowed_down() -> None:
             time.sleep(0.3)
     finally:
         watcher.stop(timeout=1)
+
+
+def test_the_watcher_sleeps_through_a_window_instead_of_waking_per_event() -> None:
+    """In a burst the watcher takes each window's events in one go: it used to wake for
+    every event (and take the interpreter from the UI thread each time)."""
+    engine = ScriptedEngine()
+    watcher = _watch(engine)
+    events = watcher._queue  # the session's queue (the loop reads this very object)
+    gets: list[float] = []
+    real_get = events.get
+
+    def counting_get(block: bool = True, timeout: float | None = None) -> Any:
+        if block:  # a wait (get_nowait is get(block=False))
+            gets.append(time.monotonic())
+        return real_get(block, timeout)
+
+    events.get = counting_get  # type: ignore[method-assign]
+    try:
+        for i in range(150):  # 100 events a second for 1.5 s
+            engine.events_in.put(_event(i))
+            time.sleep(0.01)
+        time.sleep(1.2)
+        assert sum(n for _, n in engine.refreshes) == 150
+        assert len(gets) <= 8, len(gets)  # a blocking get per window, not one per event
+    finally:
+        watcher.stop(timeout=1)
