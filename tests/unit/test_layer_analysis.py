@@ -121,7 +121,10 @@ def oci_export(layer_tars: list[bytes], history=HISTORY, nested: bool = True) ->
         return {"digest": f"sha256:{sha(data)}", "size": len(data)}
 
     layer_descs = [
-        {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **blob(gzip.compress(t))}
+        {
+            "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+            **blob(gzip.compress(t, mtime=0)),
+        }
         for t in layer_tars
     ]
     config_desc = {
@@ -233,9 +236,9 @@ def test_layout_details() -> None:
     oci = L.read_image_export([oci_export(SCENARIO)])
     assert oci.layout == "oci"
     assert oci.repo_tags == ("docker.io/library/demo:1",)
-    assert oci.digests == tuple(f"sha256:{sha(gzip.compress(t))}" for t in SCENARIO)
+    assert oci.digests == tuple(f"sha256:{sha(gzip.compress(t, mtime=0))}" for t in SCENARIO)
     assert {layer.compression for layer in oci.layers} == {"gzip"}
-    assert oci.layers[0].stored_size == len(gzip.compress(LAYER0))
+    assert oci.layers[0].stored_size == len(gzip.compress(LAYER0, mtime=0))
 
 
 def test_docker25_export_with_manifest_json_pointing_into_blobs() -> None:
