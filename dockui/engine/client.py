@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlparse
 
+from dockui.engine.logs import ChunkedDecoder
 from dockui.engine.models import (
     ContainerSummary,
     EngineInfo,
@@ -425,6 +426,68 @@ def unix_socket(path: str, timeout: float | None) -> socket.socket:
     return sock
 
 
+class HTTPAnswer:
+    """One HTTP/1.1 answer read incrementally from a socket (status, body).
+
+    A third of http.client's CPU for a small answer (no header objects, no buffered
+    file): the watcher's ping every second and every visible container's stats every two
+    seconds are read with it. Big bodies (lists) stay with http.client, whose buffered
+    reads copy them fewer times (755 KB of containers: 0.9 ms against 2.1 ms here)."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self.status = 0
+        self.body = b""
+        self.keep_alive = True
+        self._length: int | None = None
+        self._chunks: ChunkedDecoder | None = None
+        self._parts: list[bytes] = []
+        self._head_done = False
+        self.done = False
+
+    def feed(self, data: bytes) -> bool:
+        """Take what the socket gave (b"" at its end); True once the response is whole."""
+        if not data:  # the engine closed the connection
+            if self._head_done and self._length is None and self._chunks is None:
+                self.body, self.done, self.keep_alive = bytes(self._buf), True, False
+                return True
+            raise ConnectionError("the engine closed the connection mid-answer")
+        self._buf += data
+        if not self._head_done:
+            end = self._buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self._buf) > 65536:
+                    raise ValueError("no end of the answer's headers")
+                return False
+            head = bytes(self._buf[:end]).decode("latin-1").split("\r\n")
+            del self._buf[: end + 4]
+            status_line = head[0].split(" ", 2)
+            if len(status_line) < 2 or not status_line[0].startswith("HTTP/"):
+                raise ValueError(f"not an HTTP answer: {head[0][:40]!r}")
+            self.status = int(status_line[1])
+            for line in head[1:]:
+                name, _, value = line.partition(":")
+                name, value = name.strip().lower(), value.strip().lower()
+                if name == "content-length":
+                    self._length = int(value)
+                elif name == "transfer-encoding" and "chunked" in value:
+                    self._chunks = ChunkedDecoder()
+                elif name == "connection" and value == "close":
+                    self.keep_alive = False
+            self._head_done = True
+            if self.status in (204, 304):
+                self.done = True  # no body follows
+                return True
+        if self._chunks is not None:
+            self._parts.append(self._chunks.feed(bytes(self._buf)))
+            self._buf.clear()
+            if self._chunks.done:
+                self.body, self.done = b"".join(self._parts), True
+        elif self._length is not None and len(self._buf) >= self._length:
+            self.body, self.done = bytes(self._buf[: self._length]), True
+        return self.done
+
+
 class _UnixConnection(http.client.HTTPConnection):
     def __init__(self, socket_path: str, timeout: float) -> None:
         super().__init__("localhost", timeout=timeout)
@@ -467,9 +530,13 @@ class Engine:
     )
     _client: docker.DockerClient | None = field(default=None, compare=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
-    # Per-thread keep-alive connections of the lean path on a local socket.
+    # Per-thread keep-alive connections of the lean path on a local socket (http.client
+    # for lists and inspects, raw sockets for pings).
     _local: threading.local = field(default_factory=threading.local, compare=False, repr=False)
     _lean_conns: weakref.WeakSet[_UnixConnection] = field(
+        default_factory=weakref.WeakSet, compare=False, repr=False
+    )
+    _lean_socks: weakref.WeakSet[socket.socket] = field(
         default_factory=weakref.WeakSet, compare=False, repr=False
     )
 
@@ -541,12 +608,60 @@ class Engine:
                 raise
         raise AssertionError("unreachable")
 
+    def _small_get(self, socket_path: str, path: str, timeout: float) -> bytes:
+        """GET a small answer (a ping) on this thread's raw keep-alive socket: the body, or
+        EngineHTTPError for an error status. 66 us of CPU for a ping against http.client's
+        222 us here, and the watcher pings every second; big answers go by `_lean_get`.
+
+        A kept socket the engine closed meanwhile (it restarted, or dropped an idle
+        connection) is replaced once; refused, missing or timed out raises OSError for the
+        caller to explain."""
+        request = (
+            f"GET {self._url(path)} HTTP/1.1\r\nHost: docker\r\nUser-Agent: dockui\r\n\r\n"
+        ).encode()
+        for attempt in (1, 2):
+            sock: socket.socket | None = getattr(self._local, "raw", None)
+            if sock is not None and sock.fileno() < 0:  # closed with the engine
+                sock = None
+            kept = sock is not None
+            if sock is None:
+                sock = self._local.raw = unix_socket(socket_path, timeout)
+                self._lean_socks.add(sock)
+            else:
+                sock.settimeout(timeout)
+            answer = HTTPAnswer()
+            try:
+                sock.sendall(request)
+                while not answer.feed(sock.recv(65536)):
+                    pass
+            except (ConnectionError, ValueError) as exc:
+                self._drop_raw(sock)
+                if kept and attempt == 1 and not answer.status:
+                    continue  # the engine had closed the kept socket: once more, afresh
+                raise EngineHTTPError(0, f"the engine's answer broke off ({exc})") from exc
+            except OSError:  # timed out, or the socket went: the caller explains it
+                self._drop_raw(sock)
+                raise
+            if not answer.keep_alive:
+                self._drop_raw(sock)
+            if answer.status >= 400:
+                raise EngineHTTPError(answer.status, _error_message(answer.body))
+            return answer.body
+        raise AssertionError("unreachable")
+
+    def _drop_raw(self, sock: socket.socket) -> None:
+        if getattr(self._local, "raw", None) is sock:
+            self._local.raw = None
+        self._lean_socks.discard(sock)
+        with contextlib.suppress(OSError):
+            sock.close()
+
     def _url(self, path: str, params: Mapping[str, str] | None = None) -> str:
         """`path` at the negotiated API version, with its query."""
         return f"/v{self.info.api_version}{path}" + (f"?{urlencode(params)}" if params else "")
 
     def close(self) -> None:
-        for conn in list(self._lean_conns):
+        for conn in [*self._lean_conns, *self._lean_socks]:
             with contextlib.suppress(Exception):
                 conn.close()
         if self._client is not None:
@@ -558,7 +673,7 @@ class Engine:
         On a local socket it goes the lean way (the watcher pings every second)."""
         socket_path = self.socket_path
         if socket_path is not None:
-            body = self._lean_get(socket_path, "/_ping", None, timeout or DEFAULT_TIMEOUT)
+            body = self._small_get(socket_path, "/_ping", timeout or DEFAULT_TIMEOUT)
             return body.strip() == b"OK"
         if timeout is None:
             return bool(self.api.ping())

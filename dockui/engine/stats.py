@@ -36,8 +36,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from dockui.engine.client import unix_socket
-from dockui.engine.logs import ChunkedDecoder
+from dockui.engine.client import HTTPAnswer, unix_socket
 from dockui.engine.models import api_path, parse_rfc3339
 from dockui.engine.text import clean_field
 
@@ -237,60 +236,6 @@ def _version_at_least(version: str, wanted: tuple[int, int]) -> bool:
     return (major, minor) >= wanted
 
 
-class _Response:
-    """One HTTP/1.1 response read incrementally from a socket (status, body)."""
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-        self.status = 0
-        self.body = b""
-        self.keep_alive = True
-        self._length: int | None = None
-        self._chunks: ChunkedDecoder | None = None
-        self._parts: list[bytes] = []
-        self._head_done = False
-        self.done = False
-
-    def feed(self, data: bytes) -> bool:
-        """Take what the socket gave (b"" at its end); True once the response is whole."""
-        if not data:  # the engine closed the connection
-            if self._head_done and self._length is None and self._chunks is None:
-                self.body, self.done, self.keep_alive = bytes(self._buf), True, False
-                return True
-            raise ConnectionError("the engine closed the connection mid-answer")
-        self._buf += data
-        if not self._head_done:
-            end = self._buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self._buf) > 65536:
-                    raise ValueError("no end of the answer's headers")
-                return False
-            head = bytes(self._buf[:end]).decode("latin-1").split("\r\n")
-            del self._buf[: end + 4]
-            status_line = head[0].split(" ", 2)
-            if len(status_line) < 2 or not status_line[0].startswith("HTTP/"):
-                raise ValueError(f"not an HTTP answer: {head[0][:40]!r}")
-            self.status = int(status_line[1])
-            for line in head[1:]:
-                name, _, value = line.partition(":")
-                name, value = name.strip().lower(), value.strip().lower()
-                if name == "content-length":
-                    self._length = int(value)
-                elif name == "transfer-encoding" and "chunked" in value:
-                    self._chunks = ChunkedDecoder()
-                elif name == "connection" and value == "close":
-                    self.keep_alive = False
-            self._head_done = True
-        if self._chunks is not None:
-            self._parts.append(self._chunks.feed(bytes(self._buf)))
-            self._buf.clear()
-            if self._chunks.done:
-                self.body, self.done = b"".join(self._parts), True
-        elif self._length is not None and len(self._buf) >= self._length:
-            self.body, self.done = bytes(self._buf[: self._length]), True
-        return self.done
-
-
 class LocalStats:
     """One-shot stats for many containers at once on a local unix socket, from one thread.
 
@@ -348,7 +293,7 @@ class LocalStats:
                 except OSError as exc:
                     results[cid] = exc
                     return
-                selector.register(sock, selectors.EVENT_READ, (cid, _Response(), fresh))
+                selector.register(sock, selectors.EVENT_READ, (cid, HTTPAnswer(), fresh))
 
             for cid in dict.fromkeys(ids):
                 start(cid)

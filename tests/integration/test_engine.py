@@ -181,6 +181,24 @@ def test_get_json_on_the_local_socket_agrees_with_docker_py_and_recovers(make_co
         engine.close()
 
 
+def test_the_raw_ping_keeps_its_socket_and_recovers_from_a_drop():
+    """The watcher's ping every second goes over one raw keep-alive socket per thread: the
+    same socket ping after ping, a socket the engine dropped replaced without an error,
+    and all of them closed with the engine."""
+    engine = connect()
+    try:
+        assert engine.ping(timeout=2) and engine.ping(timeout=2)
+        kept = engine._local.raw
+        assert engine.ping(timeout=2) and engine._local.raw is kept
+        kept.shutdown(socket.SHUT_RDWR)  # as if the engine had restarted
+        assert engine.ping(timeout=2)
+        assert engine._local.raw is not kept and kept.fileno() < 0
+        fresh = engine._local.raw
+    finally:
+        engine.close()
+    assert fresh.fileno() < 0
+
+
 def test_a_local_engine_is_connected_listed_and_watched_without_docker_py():
     """The start-up path (version, lists, events, pings, history) on a local socket never
     loads docker-py or requests: ~150 ms of imports before the first list."""
