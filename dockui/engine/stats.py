@@ -243,13 +243,21 @@ class LocalStats:
     the answers as the engine gives them (it answers each at its next collection tick):
     no thread per request, no http.client header parsing. Sockets are kept between
     rounds; one the engine closed is replaced and its request sent once more.
+
+    The engine's answers trickle in over most of a second (it collects the containers of
+    a tick one after another), so the selector is asked at most every `settle` seconds and
+    reads whatever arrived since: 16 answers cost ~3 wakeups instead of 16, which halved
+    the thread's CPU per round (3.9 ms to 1.7 ms here) for at most `settle` more latency.
     """
 
-    def __init__(self, socket_path: str, api_version: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self, socket_path: str, api_version: str, timeout: float = 10.0, settle: float = 0.1
+    ) -> None:
         self.socket_path = socket_path
         self.prefix = f"/v{api_version}"
         self.query = urlencode(stats_params(api_version))
         self.timeout = timeout
+        self.settle = settle
         self._idle: list[socket.socket] = []
 
     def close(self) -> None:
@@ -298,9 +306,13 @@ class LocalStats:
             for cid in dict.fromkeys(ids):
                 start(cid)
             deadline = time.monotonic() + self.timeout
+            woke = 0.0
             while selector.get_map():
+                if (pause := woke + self.settle - time.monotonic()) > 0:
+                    time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
                 remaining = deadline - time.monotonic()
                 ready = selector.select(remaining) if remaining > 0 else []
+                woke = time.monotonic()
                 if not ready:
                     for key in list(selector.get_map().values()):
                         selector.unregister(key.fileobj)
