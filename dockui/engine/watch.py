@@ -105,6 +105,7 @@ class Relay:
             self._target = target
 
 
+EVENT_LINGER = 0.1  # s; well within the debounce window (0.15 s) a first event opens
 BURST_EVENTS = 10  # events in one batch that make the stream a burst (one restart: 3-5)
 
 
@@ -235,7 +236,9 @@ class Watcher:
     def _session(self, engine: Engine) -> None:
         # Drain anything left from a previous session.
         self._queue = queue.Queue()
-        self._stream = engine.events(filters={"type": ["container", "image"]})
+        # A burst's events are read in batches (at most every EVENT_LINGER s): fewer
+        # wakeups of the reader, each of which took the interpreter from the UI thread.
+        self._stream = engine.events(filters={"type": ["container", "image"]}, linger=EVENT_LINGER)
         stream, events = self._stream, self._queue
         reader = threading.Thread(
             target=self._read_events, args=(stream, events), name="dockui-events", daemon=True

@@ -270,3 +270,37 @@ def test_the_lean_event_stream_carries_what_docker_py_decodes(docker_client, mak
         lean.close()
         reference.close()
         engine.close()
+
+
+def test_a_lingering_event_stream_reads_a_burst_in_a_few_blocks(docker_client, make_container):
+    """With `linger` (the watcher's), a burst of events comes in a few reads instead of one
+    per event, every event arrives once and in order, and close() ends a lingering reader
+    at once."""
+    engine = connect()
+    stream = engine.events(filters={"type": ["container"], "label": ["dockui.test=1"]}, linger=0.3)
+    seen: list[dict] = []
+    reader = threading.Thread(target=lambda: seen.extend(stream), daemon=True)
+    try:
+        reader.start()
+        boxes = [make_container("true", start=False) for _ in range(12)]
+        for box in boxes:
+            box.remove()
+        ids = [b.id for b in boxes]
+        expected = [("create", i) for i in ids] + [("destroy", i) for i in ids]
+        wait_for(lambda: len(seen) >= 24, timeout=20)
+        got = [(e["Action"], e["Actor"]["ID"]) for e in seen]
+        assert sorted(got) == sorted(expected) and len(got) == 24
+        assert [i for a, i in got if a == "destroy"] == ids  # in the engine's order
+        # Without lingering a read took one event (the engine sends each as its own chunk
+        # as it happens); here 24 events came in far fewer reads.
+        assert stream.reads <= 12, stream.reads
+        time.sleep(0.05)
+        box = make_container("true", start=False)  # a read, then the reader lingers
+        wait_for(lambda: any(e["Actor"]["ID"] == box.id for e in seen), timeout=10)
+        started = time.monotonic()
+        stream.close()
+        reader.join(5)
+        assert not reader.is_alive() and time.monotonic() - started < 0.25
+    finally:
+        stream.close()
+        engine.close()

@@ -19,7 +19,7 @@ class ScriptedEngine:
         self.events_in: queue.Queue[Any] = queue.Queue()
         self.refreshes: list[tuple[float, int]] = []
 
-    def events(self, filters: Any = None) -> Any:
+    def events(self, filters: Any = None, linger: float = 0.0) -> Any:
         engine = self
 
         class Stream:
