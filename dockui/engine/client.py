@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlparse
 
-from dockui.engine.logs import ChunkedDecoder
+from dockui.engine.logs import ChunkedDecoder, unread_chunked_file
 from dockui.engine.models import (
     ContainerSummary,
     EngineInfo,
@@ -426,6 +426,11 @@ def unix_socket(path: str, timeout: float | None) -> socket.socket:
     return sock
 
 
+def raw_get_request(url: str) -> bytes:
+    """A keep-alive HTTP/1.1 GET of `url` (path and query) for the engine, as bytes."""
+    return f"GET {url} HTTP/1.1\r\nHost: docker\r\nUser-Agent: dockui\r\n\r\n".encode()
+
+
 class HTTPAnswer:
     """One HTTP/1.1 answer read incrementally from a socket (status, body).
 
@@ -616,9 +621,7 @@ class Engine:
         A kept socket the engine closed meanwhile (it restarted, or dropped an idle
         connection) is replaced once; refused, missing or timed out raises OSError for the
         caller to explain."""
-        request = (
-            f"GET {self._url(path)} HTTP/1.1\r\nHost: docker\r\nUser-Agent: dockui\r\n\r\n"
-        ).encode()
+        request = raw_get_request(self._url(path))
         for attempt in (1, 2):
             sock: socket.socket | None = getattr(self._local, "raw", None)
             if sock is not None and sock.fileno() < 0:  # closed with the engine
@@ -764,15 +767,15 @@ class EventStream:
     def _blocks(self) -> Iterator[bytes]:
         """The body as it comes, chunking undone; ends with the stream."""
         response = self._response
-        raw = response.fp
-        if not (response.chunked and response.chunk_left is None and hasattr(raw, "read1")):
+        raw = unread_chunked_file(response)
+        if raw is None:
             while data := response.read1(65536):  # not chunked: http.client reads it
                 self.reads += 1
                 yield data
             return
         chunks = ChunkedDecoder()
         while not chunks.done:
-            block = raw.read1(65536)  # type: ignore[union-attr]
+            block = raw.read1(65536)
             self.reads += 1
             if not block:
                 return

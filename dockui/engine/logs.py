@@ -296,20 +296,25 @@ class ChunkedDecoder:
         return b"".join(out)
 
 
-def _chunked_socket(raw: Any) -> Any | None:
-    """The buffered socket under a chunked response nobody has read from yet, or None
-    (then the response is read through urllib3 as usual)."""
-    fp = getattr(raw, "_fp", None)  # http.client.HTTPResponse
+def unread_chunked_file(fp: Any) -> Any | None:
+    """The buffered socket file under an http.client response that is chunked and not
+    read from yet (to read in blocks and undo the chunking with ChunkedDecoder), or None."""
     sock_file = getattr(fp, "fp", None)
     if (
         getattr(fp, "chunked", False)
         and getattr(fp, "chunk_left", 0) is None
-        and not getattr(raw, "_decoded_buffer", None)
-        and getattr(raw, "_fp_bytes_read", 0) == 0
         and hasattr(sock_file, "read1")
     ):
         return sock_file
     return None
+
+
+def _chunked_socket(raw: Any) -> Any | None:
+    """The buffered socket under a urllib3 response nobody has read from yet whose body
+    is chunked, or None (then the response is read through urllib3 as usual)."""
+    if getattr(raw, "_decoded_buffer", None) or getattr(raw, "_fp_bytes_read", 0) != 0:
+        return None
+    return unread_chunked_file(getattr(raw, "_fp", None))  # http.client.HTTPResponse
 
 
 def _read_lines(response: Any, tty: bool, closed: threading.Event) -> Iterator[list[LogLine]]:

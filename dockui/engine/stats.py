@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from dockui.engine.client import HTTPAnswer, unix_socket
+from dockui.engine.client import HTTPAnswer, raw_get_request, unix_socket
 from dockui.engine.models import api_path, parse_rfc3339
 from dockui.engine.text import clean_field
 
@@ -270,10 +270,9 @@ class LocalStats:
         return unix_socket(self.socket_path, self.timeout)
 
     def _send(self, cid: str, fresh: bool) -> socket.socket:
-        request = (
-            f"GET {self.prefix}{api_path('/containers/{}/stats', cid)}?{self.query} HTTP/1.1\r\n"
-            "Host: docker\r\nUser-Agent: dockui\r\n\r\n"
-        ).encode()
+        request = raw_get_request(
+            f"{self.prefix}{api_path('/containers/{}/stats', cid)}?{self.query}"
+        )
         if not fresh and self._idle:
             sock = self._idle.pop()
             try:
