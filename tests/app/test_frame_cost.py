@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+import traceback
 
 import pytest
+from textual.widget import Widget
 
 from dockui.app import LOGS_DRAIN_EVERY, DockuiApp
 from dockui.engine.models import LogLine
@@ -16,6 +18,36 @@ from tests.app.test_app import until
 from tests.app.test_logs import follow
 
 pytestmark = pytest.mark.engine
+
+
+class LayoutCauses:
+    """Who asked for a layout (or a scroll, which Textual answers with one), with where from:
+    the message of a failed no-layout assertion."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.on = False
+        self.seen: list[str] = []
+        refresh, refresh_scroll = Widget.refresh, Widget._refresh_scroll
+
+        def note(kind: str, widget: Widget) -> None:
+            if self.on:
+                stack = "".join(traceback.format_stack(limit=12)[:-2])
+                self.seen.append(f"{kind} {widget!r}\n{stack}")
+
+        def counted_refresh(widget: Widget, *regions, **kwargs):
+            if kwargs.get("layout"):
+                note("layout", widget)
+            return refresh(widget, *regions, **kwargs)
+
+        def counted_scroll(widget: Widget) -> None:
+            note("scroll", widget)
+            refresh_scroll(widget)
+
+        monkeypatch.setattr(Widget, "refresh", counted_refresh)
+        monkeypatch.setattr(Widget, "_refresh_scroll", counted_scroll)
+
+    def __str__(self) -> str:
+        return "\n".join(self.seen) or "no widget asked"
 
 
 def count_calls(obj, name: str) -> list[int]:
@@ -30,19 +62,27 @@ def count_calls(obj, name: str) -> list[int]:
     return calls
 
 
-async def test_tab_repaints_the_panes_not_the_whole_screen(make_container):
-    make_container()
+async def test_tab_repaints_the_panes_not_the_whole_screen(make_container, monkeypatch):
+    c = make_container()
     app = DockuiApp()
+    causes = LayoutCauses(monkeypatch)
     async with app.run_test(size=(120, 40)) as pilot:
+        # Settled first: the lists, the first image's layers and the container's first
+        # stats sample arrive on their own, so the count covers what the keys do. (CI
+        # once counted one layout here, on a slow machine; a failure now says who asked.)
         await until(pilot, lambda: app.containers_pane.table.row_count > 0)
-        await pilot.pause(0.3)
+        await until(pilot, lambda: app._layers_for in app.layer_cache)
+        await until(pilot, lambda: c.id in app.containers_pane.stats, timeout=10)
+        await pilot.pause(1.2)  # one stats tick redrawn
         full = count_calls(app.screen._compositor, "render_full_update")
         layouts = count_calls(app.screen, "_refresh_layout")
+        causes.on = True
         for _ in range(4):
             await pilot.press("tab")
             await pilot.pause()
+        causes.on = False
         assert app.focused is app.containers_pane.table  # 4 panes: round trip
-        assert full[0] == 0 and layouts[0] == 0
+        assert full[0] == 0 and layouts[0] == 0, str(causes)
         # ... and what depends on focus did change: the focused pane's border.
         await pilot.press("tab")
         await pilot.pause()
