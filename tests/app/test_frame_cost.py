@@ -91,13 +91,15 @@ async def test_tab_repaints_the_panes_not_the_whole_screen(make_container, monke
         assert "Build" in app.query_one("KeyBar").plain  # the images pane's keys
 
 
-async def test_list_updates_do_not_lay_out_the_screen(make_container):
+async def test_list_updates_do_not_lay_out_the_screen(make_container, monkeypatch):
     app = DockuiApp()
+    causes = LayoutCauses(monkeypatch)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.connected)
         await pilot.pause(0.3)
         layouts = count_calls(app.screen, "_refresh_layout")
         full = count_calls(app.screen._compositor, "render_full_update")
+        causes.on = True
         made = [await asyncio.to_thread(make_container) for _ in range(3)]
         table = app.containers_pane.table
         await until(pilot, lambda: all(c.id in table.objects for c in made))
@@ -105,7 +107,7 @@ async def test_list_updates_do_not_lay_out_the_screen(make_container):
             await asyncio.to_thread(c.remove, force=True)
         await until(pilot, lambda: not any(c.id in table.objects for c in made))
         # A scrollbar appearing or going would need one; three rows in 18 do not.
-        assert layouts[0] == 0 and full[0] == 0
+        assert layouts[0] == 0 and full[0] == 0, str(causes)
 
 
 async def test_help_is_built_once(make_container):
