@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any, Generic, TypeVar
 
+from rich.console import Console, ConsoleOptions
 from rich.padding import Padding
 from rich.segment import Segment
 from rich.style import Style
@@ -39,6 +40,7 @@ from dockui.widgets.fixedbox import FixedBox
 T = TypeVar("T")
 CELL_CACHE_SIZE = 1024  # rendered cells kept: a screenful of rows, with cursor variants
 LINE_CACHE_SIZE = 256  # assembled lines kept: a tall screenful, with cursor variants
+META_CACHE_SIZE = 20_000  # styles with click metadata kept: (style, row, column) slots
 USEFUL_WIDTH = 8  # an optional column squeezed below this is dropped instead
 
 
@@ -86,6 +88,52 @@ class NavTable(DataTable):
     ]
 
 
+_LINE_JUSTIFY = frozenset({"default", "left", "right", "center"})
+
+
+def one_line_cell(
+    console: Console,
+    options: ConsoleOptions,
+    cell: Text,
+    width: int,
+    padding: int,
+    pre_style: Style,
+    post_style: Style,
+) -> list[list[Segment]] | None:
+    """A one-line Text cell as `console.render_lines(Styled(Padding(cell, (0, padding)),
+    pre_style, post_style), options)` renders it (the same characters in the same styles),
+    without Rich's general pipeline: measuring, wrapping and splitting into lines took
+    ~100 µs a cell, and a burst that scrolls new rows into view renders a screenful of
+    them. None when the cell is not this simple case (several lines, tabs, "full"
+    justification, too narrow): the caller renders it through Rich."""
+    inner = width - 2 * padding
+    plain = cell.plain
+    justify = cell.justify or options.justify or "default"
+    if (
+        inner < 1
+        or "\n" in plain
+        or "\t" in plain
+        or cell.end != "\n"
+        or justify not in _LINE_JUSTIFY
+    ):
+        return None
+    overflow = cell.overflow or options.overflow or "fold"
+    lines = cell.wrap(console, inner, justify=justify, overflow=overflow, no_wrap=True)
+    if len(lines) != 1:
+        return None
+    line = lines[0]
+    null = Style.null()
+    segments: list[Segment] = []
+    if padding:
+        segments.append(Segment(" " * padding, null))
+    segments += Text("\n").join(lines).render(console)  # join: the line's style as a span
+    if line.cell_len < inner:  # Padding fills what the text leaves (justify "default")
+        segments.append(Segment(" " * (inner - line.cell_len), null))
+    if padding:
+        segments.append(Segment(" " * padding, null))
+    return [list(Segment.apply_style(segments, style=pre_style, post_style=post_style))]
+
+
 class KeyedTable(FixedBox, NavTable, Generic[T]):
     """(FixedBox: a row in or out repaints this table, not the screen.)"""
 
@@ -117,7 +165,9 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         cell = self._data.get(row_key, {}).get(column_key) if row is not None else None
         if row is None or row.height != 1 or not isinstance(cell, Text):
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
+        state = self._pass_state or self._cell_state()
+        show_cursor, show_hover, pseudo, padding, fixed_rows, fixed_columns = state
+        fixed = row_index < fixed_rows or column_index < fixed_columns
         key = (
             cell.plain,
             cell.style,
@@ -128,12 +178,12 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
             base_style,
             cursor,
             hover,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self._pseudo_class_state,
+            show_cursor,
+            show_hover,
+            pseudo,
             width,
             fixed,
-            self.cell_padding,
+            padding,
         )
         lines = self._cell_lines.get(key)
         if lines is None:
@@ -143,29 +193,58 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
                 fixed,
                 hover,
                 cursor,
-                self.show_cursor,
-                self._show_hover_cursor,
+                show_cursor,
+                show_hover,
                 self.cursor_foreground_priority == "css",
                 self.cursor_background_priority == "css",
             )
             options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
-            lines = self.app.console.render_lines(
-                Styled(
-                    Padding(cell, (0, self.cell_padding)),
-                    pre_style=base_style + component_style,
-                    post_style=post_style,
-                ),
-                options,
+            pre_style = base_style + component_style
+            lines = one_line_cell(
+                self.app.console, options, cell, width, padding, pre_style, post_style
             )
+            if lines is None:
+                lines = self.app.console.render_lines(
+                    Styled(
+                        Padding(cell, (0, padding)),
+                        pre_style=pre_style,
+                        post_style=post_style,
+                    ),
+                    options,
+                )
             self._cell_lines[key] = lines
-        meta = Style.from_meta({"row": row_index, "column": column_index})
-        return [
-            [
-                Segment(text, style + meta if style else meta, control)
-                for text, style, control in line
-            ]
-            for line in lines
-        ]
+        # Each style with this cell's click metadata, combined once per (style, row,
+        # column): Rich's `Style.__add__` hashes and compares styles in Python, and was
+        # most of re-assembling a screenful of lines when a removal shifted them.
+        metas = self._meta_styles
+        if len(metas) > META_CACHE_SIZE:
+            metas.clear()
+        meta: Style | None = None
+        out: list[list[Segment]] = []
+        for line in lines:
+            segments = []
+            for text, style, control in line:
+                slot = (id(style), row_index, column_index)
+                hit = metas.get(slot)
+                if hit is None:  # (the entry holds the style, so its id stays unique)
+                    if meta is None:
+                        meta = Style.from_meta({"row": row_index, "column": column_index})
+                    hit = metas[slot] = (style, style + meta if style else meta)
+                segments.append(Segment(text, hit[1], control))
+            out.append(segments)
+        return out
+
+    def _cell_state(self) -> tuple[bool, bool, Any, int, int, int]:
+        """What every cell's look depends on besides its content and row: read once per
+        repaint (reactives and the pseudo-class state are slow to read per cell)."""
+        return (
+            self.show_cursor,
+            self._show_hover_cursor,
+            self._pseudo_class_state,
+            self.cell_padding,
+            self.fixed_rows,
+            self.fixed_columns,
+        )
 
     def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
         """A body line, assembled again only when its row changed.
@@ -181,6 +260,8 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
             row_key, line_no = self._get_offsets(y)
         except LookupError:
             return Strip.blank(width, base_style)
+        if row_key is self._header_row_key and self._flat():
+            return self._header_line(y, x1, x2, width, base_style)
         row_index = self._row_locations.get(row_key)
         data = self._data.get(row_key)
         if (
@@ -219,6 +300,33 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         self._line_strips[key] = (cells, strip)  # the cells held: their ids are not reused
         return strip
 
+    def _header_line(self, y: int, x1: int, x2: int, width: int, base_style: Style) -> Strip:
+        """The header, rendered again only when what it shows changed: DataTable keys it
+        on the update counter, so each update re-rendered every label through Rich."""
+        labels = tuple(
+            (c.key, c.label.plain, c.label.style, tuple(c.label.spans), c.get_render_width(self))
+            for c in self.ordered_columns
+        )
+        key = (
+            y,
+            x1,
+            x2,
+            width,
+            base_style,
+            labels,
+            self.header_height,
+            self.cursor_type,
+            self.cursor_coordinate.column,
+            self.hover_coordinate,
+            self._pass_state or self._cell_state(),
+        )
+        hit = self._header_strip
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        strip = super()._render_line(y, x1, x2, base_style)
+        self._header_strip = (key, strip)
+        return strip
+
     def _assemble_line(
         self, row_index: int, x1: int, x2: int, width: int, base_style: Style
     ) -> Strip:
@@ -233,14 +341,15 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         render_cell = self._render_cell
         segments: list[Segment] = []
         table_width = self._row_label_column_width
+        state = self._pass_state or self._cell_state()
+        padding = 2 * state[3]
         for column_index, column in enumerate(self.ordered_columns):
-            cell_width = column.get_render_width(self)
+            cell_width = padding + (column.content_width if column.auto_width else column.width)
             table_width += cell_width
             cell = render_cell(row_index, column_index, row_style, cell_width, cursor, hover)
             segments += cell[0]
-        show = (self.show_cursor, self._show_hover_cursor)
         extend_style, _ = self._get_styles_to_render_cell(
-            False, False, False, hover, cursor, *show, False, False
+            False, False, False, hover, cursor, state[0], state[1], False, False
         )
         extend_style = row_style + extend_style
         extend_style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
@@ -249,9 +358,14 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         return strip.adjust_cell_length(width, base_style).simplify()
 
     def _clear_own_caches(self) -> None:
-        for cache in (getattr(self, "_cell_lines", None), getattr(self, "_line_strips", None)):
+        for cache in (
+            getattr(self, "_cell_lines", None),
+            getattr(self, "_line_strips", None),
+            getattr(self, "_meta_styles", None),
+        ):
             if cache is not None:  # (DataTable may clear before __init__ made them)
                 cache.clear()
+        self._header_strip = None
 
     def _clear_caches(self) -> None:
         super()._clear_caches()
@@ -369,10 +483,12 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         # DataTable.render_line asks for `rich_style` (a walk up the DOM, blending the
         # ancestors' backgrounds) once per line; it cannot change within one repaint.
         self._pass_style = None
+        self._pass_state = self._cell_state()
         try:
             return super().render_lines(crop)
         finally:
             self._pass_style = None
+            self._pass_state = None
 
     def render_line(self, y: int) -> Strip:
         if not self._flat():
@@ -401,6 +517,10 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         self._sort_key = sort_key
         self.objects: dict[str, T] = {}
         self._pass_style: Style | None = None  # the base style of the repaint under way
+        self._pass_state: tuple[bool, bool, Any, int, int, int] | None = None  # ... its state
+        # (id(style), row, column) -> (style, style with that cell's click metadata)
+        self._meta_styles: dict[tuple[int, int, int], tuple[Style | None, Style]] = {}
+        self._header_strip: tuple[tuple[Any, ...], Strip] | None = None
         self._cell_lines: LRUCache[tuple[Any, ...], list[list[Segment]]] = LRUCache(CELL_CACHE_SIZE)
         self._line_strips: LRUCache[tuple[Any, ...], tuple[tuple[Any, ...], Strip]] = LRUCache(
             LINE_CACHE_SIZE
