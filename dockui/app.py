@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Grid
@@ -114,70 +113,33 @@ CONTAINERS_BURST_EVERY = 1.0
 # presses waited behind them). A line after a quiet spell is shown at once.
 LOGS_DRAIN_EVERY = 0.05
 FULL_TICK_EVERY = 30  # ticks between re-rendering every row's relative time
-# A container-list update that falls due within INPUT_QUIET s of a key press (or while a
-# key is on its way from the terminal) waits until then, at most INPUT_YIELD_MAX s: the
-# key's own frame goes out first. In the 500-removal burst an update and its repaint took
-# 20-50 ms of CPU and 70-330 ms of wall time on the engine-loaded 2-core bench machine, and
-# the slowest keys had waited behind one (UI steps timed around each key, by hand).
-INPUT_QUIET = 0.1
-INPUT_YIELD_MAX = 0.5
 
 
 class Cadence:
     """Runs `action` at most every `every` seconds: the first request after a quiet spell
     at once, the requests that come sooner together when the interval is up. `run()`
-    runs it now (and cancels what was due).
+    runs it now (and cancels what was due)."""
 
-    With `yield_to`, a due action first asks it how long to stand aside (seconds, 0 for
-    not at all) and waits that long, but never more than `yield_max` in all: the user's
-    keys go before a list update, which then still comes."""
-
-    def __init__(
-        self,
-        app: App[Any],
-        every: float,
-        action: Callable[[], None],
-        *,
-        yield_to: Callable[[], float] | None = None,
-        yield_max: float = 0.0,
-    ) -> None:
+    def __init__(self, app: App[Any], every: float, action: Callable[[], None]) -> None:
         self._app = app
         self.every = every
         self._action = action
-        self._yield_to = yield_to
-        self._yield_max = yield_max
         self._timer: Timer | None = None
         self._last = 0.0
-        self._due_since: float | None = None
 
     def request(self) -> None:
         if self._timer is not None:
             return  # already due
         wait = self._last + self.every - time.monotonic()
         if wait <= 0:
-            self._due()
+            self.run()
         else:
-            self._timer = self._app.set_timer(wait, self._due)
-
-    def _due(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        if self._yield_to is not None:
-            now = time.monotonic()
-            if self._due_since is None:
-                self._due_since = now
-            pause = min(self._yield_to(), self._due_since + self._yield_max - now)
-            if pause > 0:
-                self._timer = self._app.set_timer(pause, self._due)
-                return
-        self.run()
+            self._timer = self._app.set_timer(wait, self.run)
 
     def run(self) -> None:
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        self._due_since = None
         self._last = time.monotonic()
         self._action()
 
@@ -264,13 +226,8 @@ class DockuiApp(App[None]):
         # (500 removals, a compose project starting) they are merged, not repainted each.
         self._pending_containers: list[ContainersUpdated] = []
         self._containers_applied = 0.0  # monotonic time of the last apply
-        self._last_key = 0.0  # monotonic time the last key reached the app
         self._containers_cadence = Cadence(
-            self,
-            CONTAINERS_APPLY_EVERY,
-            lambda: self._apply_containers(),
-            yield_to=self._input_pause,
-            yield_max=INPUT_YIELD_MAX,
+            self, CONTAINERS_APPLY_EVERY, lambda: self._apply_containers()
         )
         self._logs_cadence = Cadence(self, LOGS_DRAIN_EVERY, lambda: self._drain_logs())
         self._analysis_cancel: dict[str, threading.Event] = {}
@@ -423,20 +380,6 @@ class DockuiApp(App[None]):
     def on_containers_updated(self, message: ContainersUpdated) -> None:
         self._pending_containers.append(message)
         self._containers_cadence.request()
-
-    def _input_pause(self) -> float:
-        """Seconds a list update should still stand aside for the last key press or click
-        (the driver stamps it as it reads the terminal, before the app gets the key).
-        Not the first list: nothing is on screen to move under the keys yet."""
-        if not self.containers_pane.table.objects:
-            return 0.0
-        last = max(getattr(self._driver, "last_input", 0.0), self._last_key)
-        return last + INPUT_QUIET - time.monotonic()
-
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key):  # (any driver: the quiet one stamps keys earlier)
-            self._last_key = time.monotonic()
-        await super().on_event(event)
 
     def _apply_containers(self) -> None:
         pending, self._pending_containers = self._pending_containers, []

@@ -15,21 +15,16 @@ from __future__ import annotations
 import os
 import selectors
 import threading
-import time
 from codecs import getincrementaldecoder
 from collections.abc import Callable
 from typing import Any
 
-from textual import events
 from textual._parser import ParseError
 from textual._time import get_time
 from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
 POLL = 0.1  # Textual's own interval: used only if the parser's deadline cannot be read
-# What the user does (not the mouse merely passing over): stamped as `last_input` in the
-# input thread, so the app knows a key is on its way before the key reaches it.
-INPUT_EVENTS = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
 
 
 class WakingEvent(threading.Event):
@@ -60,7 +55,6 @@ class QuietLinuxDriver(LinuxDriver):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.last_input = 0.0  # monotonic time of the last key press or click read
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
@@ -103,8 +97,6 @@ class QuietLinuxDriver(LinuxDriver):
                     if not data:  # stdin is a pipe that ended
                         break
                     for event in feed(data):
-                        if isinstance(event, INPUT_EVENTS):
-                            self.last_input = time.monotonic()  # before the app sees it
                         self.process_message(event)
             for event in tick():
                 self.process_message(event)

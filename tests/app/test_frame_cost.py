@@ -10,7 +10,6 @@ import time
 import traceback
 
 import pytest
-from textual import events
 from textual.widget import Widget
 
 from dockui.app import LOGS_DRAIN_EVERY, DockuiApp
@@ -216,35 +215,3 @@ async def test_the_per_second_tick_rerenders_aged_rows_on_screen(make_container,
         assert table.get_cell(c.id, "uptime").plain.startswith("2h")
         shown = set(table.visible_keys())
         assert all(set(keys) <= shown for keys in calls if keys is not None)
-
-
-async def test_a_list_update_waits_for_the_key_just_pressed(make_container):
-    """A key goes before a container-list update that falls due right after it (the
-    update then comes INPUT_QUIET later); with no key, the update shows at once."""
-    from dockui.app import CONTAINERS_BURST_EVERY, INPUT_QUIET
-    from dockui.messages import ContainersUpdated
-
-    make_container()
-    make_container()
-    app = DockuiApp()
-    async with app.run_test(size=(120, 40)) as pilot:
-        table = app.containers_pane.table
-        await until(pilot, lambda: table.row_count >= 2)
-        await pilot.pause(0.5)
-        first, second = list(table.objects)[:2]
-
-        # The key and the update arrive together (pilot.press would wait for idle).
-        app.post_message(events.Key("j", "j"))
-        app.post_message(ContainersUpdated((), (first,), False))
-        await until(pilot, lambda: app._last_key > 0)
-        pressed = app._last_key  # when the key reached the app
-        if time.monotonic() - pressed < INPUT_QUIET - 0.03:  # (a slow machine: too late)
-            assert first in table.objects  # not yet: the key's frame first
-        await until(pilot, lambda: first not in table.objects, timeout=2.0)
-        assert time.monotonic() - pressed >= INPUT_QUIET - 0.02
-
-        await pilot.pause(CONTAINERS_BURST_EVERY + 0.4)  # no key since; the interval is up
-        shown = time.monotonic()
-        app.post_message(ContainersUpdated((), (second,), False))
-        await until(pilot, lambda: second not in table.objects, timeout=2.0)
-        assert time.monotonic() - shown < INPUT_QUIET

@@ -106,26 +106,3 @@ def test_stopping_wakes_the_sleeping_thread(pty_driver) -> None:
     driver.exit_event.set()
     thread.join(2)
     assert not thread.is_alive()  # without the wake-up it sleeps until the next key
-
-
-def test_a_key_is_stamped_before_the_app_gets_it_and_a_passing_mouse_is_not(pty_driver) -> None:
-    driver, _, master, got, _ = pty_driver
-    assert driver.last_input == 0.0
-    stamped_at: list[float] = []
-
-    def take(message: Any) -> None:  # what the app would be handed: the stamp is there
-        stamped_at.append(driver.last_input)
-        got.append(message)
-
-    driver.process_message = take  # type: ignore[method-assign]
-    before = time.monotonic()
-    os.write(master, b"j")
-    _wait(lambda: _keys(got) == ["j"])
-    assert before <= stamped_at[0] <= time.monotonic()
-    stamp = driver.last_input
-    os.write(master, b"\x1b[<35;10;5M")  # the mouse moving over the screen (SGR report)
-    _wait(lambda: any(isinstance(m, events.MouseMove) for m in got))
-    assert driver.last_input == stamp
-    os.write(master, b"\x1b[<0;10;5M")  # a click
-    _wait(lambda: any(isinstance(m, events.MouseDown) for m in got))
-    assert driver.last_input > stamp
