@@ -341,15 +341,14 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         render_cell = self._render_cell
         segments: list[Segment] = []
         table_width = self._row_label_column_width
-        state = self._pass_state or self._cell_state()
-        padding = 2 * state[3]
+        show_cursor, show_hover, *_ = self._pass_state or self._cell_state()
         for column_index, column in enumerate(self.ordered_columns):
-            cell_width = padding + (column.content_width if column.auto_width else column.width)
+            cell_width = column.get_render_width(self)
             table_width += cell_width
             cell = render_cell(row_index, column_index, row_style, cell_width, cursor, hover)
             segments += cell[0]
         extend_style, _ = self._get_styles_to_render_cell(
-            False, False, False, hover, cursor, state[0], state[1], False, False
+            False, False, False, hover, cursor, show_cursor, show_hover, False, False
         )
         extend_style = row_style + extend_style
         extend_style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
