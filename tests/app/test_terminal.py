@@ -161,7 +161,10 @@ def test_signals_end_the_app_cleanly(tmux_session, sig, tmp_path):
 
 def test_exec_shell_suspends_the_tui_and_comes_back(tmux_session, make_container):
     c = make_container(name=unique("sh"))
-    cmd = f"env -u COLUMNS -u LINES TERM=xterm-256color {sys.executable} -m dockui"
+    cmd = (
+        f"env -u COLUMNS -u LINES TERM=xterm-256color {sys.executable} -m dockui;"
+        " echo EXITED-$?; sleep 30"
+    )
     tmux("new-session", "-d", "-s", tmux_session, "-x", "120", "-y", "40", cmd, check=True)
     wait_screen(tmux_session, c.name)
     highlight(tmux_session, c.name)
@@ -174,3 +177,15 @@ def test_exec_shell_suspends_the_tui_and_comes_back(tmux_session, make_container
     tmux("send-keys", "-t", tmux_session, "exit", "Enter")
     screen = wait_screen(tmux_session, "Containers")
     assert f"Logs — {c.name}" in wait_screen(tmux_session, f"Logs — {c.name}")
+    # Keys reach dockui again after the shell (its input is read again on resume; the
+    # shell had the terminal's input to itself: INSIDE-42 above).
+    tmux("send-keys", "-t", tmux_session, "?")
+    wait_screen(tmux_session, "Keys — Esc to close")
+    tmux("send-keys", "-t", tmux_session, "Escape")  # (a lone Escape: not with the q)
+    deadline = time.monotonic() + 10
+    while "Keys — Esc to close" in capture(tmux_session):
+        assert time.monotonic() < deadline, "Escape did not close the help"
+        time.sleep(0.1)
+    tmux("send-keys", "-t", tmux_session, "q")
+    screen = wait_screen(tmux_session, "EXITED-0")
+    assert "Traceback" not in screen
