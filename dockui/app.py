@@ -275,7 +275,6 @@ class DockuiApp(App[None]):
         if self._user_keymap:
             self.set_keymap(self._user_keymap)
         self.sub_title = __version__
-        self.images_pane.table.on_cursor_moved = self._follow_image_at_once
         self.status.read_only = self.read_only
         self.status.redraw()
         self.containers_pane.focus()
@@ -470,9 +469,7 @@ class DockuiApp(App[None]):
                 return  # marks, not the cursor, choose what the merged view follows
             self._schedule_select("containers")
         elif event.data_table.id == "images-table":
-            image = self.images_pane.table.selected
-            if image is None or image.id != self._layers_for:  # (else: followed at once)
-                self._schedule_select("images")
+            self._schedule_select("images")
 
     def _schedule_select(self, which: str, delay: float = SELECT_DELAY) -> None:
         timer = self._select_timers.pop(which, None)
@@ -939,16 +936,6 @@ class DockuiApp(App[None]):
             self.call_from_thread(self.notify, f"Saved {count:,} lines to {path}")
 
         self.run_worker(write, thread=True, group="log-save")
-
-    def _follow_image_at_once(self, image: ImageSummary | None) -> None:
-        """Layers already read follow the cursor in its own frame, with no rest: no engine
-        call to spare, and one frame (and wake-up) a key instead of two."""
-        if image is None or image.id not in self.layer_cache or image.id == self._layers_for:
-            return
-        timer = self._select_timers.pop("images", None)
-        if timer is not None:
-            timer.stop()
-        self._select_image()
 
     def _select_image(self) -> None:
         image = self.images_pane.table.selected

@@ -538,10 +538,6 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         self.synced_key: str | None = None
         # Rows to leave out whatever the filter says (e.g. a collapsed group's members).
         self.hidden: Callable[[T], bool] | None = None
-        # Called with the newly highlighted object as the cursor moves, in the same step
-        # (RowHighlighted comes later, after the cursor's frame has been drawn): what
-        # follows the cursor at no cost can change in that same frame.
-        self.on_cursor_moved: Callable[[T | None], None] | None = None
 
     @property
     def sort_key(self) -> Callable[[T], Any]:
@@ -552,11 +548,6 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         self._sort_key = key
         self._ranks = {k: key(self.objects[k]) for k in self._cells}
         self._resort = True
-
-    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
-        super().watch_cursor_coordinate(old, new)
-        if self.on_cursor_moved is not None and old.row != new.row:
-            self.on_cursor_moved(self.selected)
 
     def on_mount(self) -> None:
         self._widths: tuple[int, ...] = ()
@@ -848,14 +839,13 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
             added = reorder = False
         else:
             self._add_rows(new_rows)
-        # Restore the order with one sort, only when it changed: rows added after the
-        # last one in order (a longer image history in the Layers pane) need none.
+        # Restore the order with one sort, only when it may have changed.
         if added or reorder:
             order = sorted(self._cells, key=self._ranks.__getitem__)
-            if order != self._order + [key for key, _ in new_rows]:
+            if added or order != self._order:
                 position = {k: i for i, k in enumerate(order)}
                 self.sort(key=lambda values: position[values[0].row_key])
-            self._order = order
+                self._order = order
         self.fit_columns()
         if cursor_key is not None and cursor_key in self._cells:
             target = self.get_row_index(cursor_key)
