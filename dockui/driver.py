@@ -107,7 +107,7 @@ class TerminalWriter(WriterThread):
                     done = os.write(self._fd, data)
                 except BlockingIOError:
                     done = 0
-                except OSError:  # the terminal went away: the thread reports as before
+                except OSError:  # the terminal went away: the thread drops it too
                     done = 0
                 if done == len(data):
                     self.direct_writes += 1
@@ -238,7 +238,9 @@ class QuietLinuxDriver(LinuxDriver):
     def _start_reading(self) -> None:
         loop = asyncio.get_running_loop()
         self._parser = XTermParser(self._debug)
-        self._decode = getincrementaldecoder("utf-8")().decode
+        # (A stray byte that is not UTF-8 shows as U+FFFD: Textual's strict decoder
+        # raised, which ended the input thread and the app with it.)
+        self._decode = getincrementaldecoder("utf-8")(errors="replace").decode
         try:
             loop.add_reader(self.fileno, self._read_input)
         except (OSError, ValueError, RuntimeError):
@@ -283,8 +285,11 @@ class QuietLinuxDriver(LinuxDriver):
         if not data:
             self._stop_reading()  # nothing more will come: never spin on an ended input
             return
-        for event in parser.feed(decode(data)):
-            self.process_message(event)
+        try:
+            for event in parser.feed(decode(data)):
+                self.process_message(event)
+        except ParseError:  # input the parser cannot read: dropped, the next key still works
+            pass
         self._parser_tick()
 
     def _parser_tick(self) -> None:
