@@ -17,14 +17,16 @@ from tests.app.test_app import until
 
 pytestmark = pytest.mark.engine
 
+# The label comes first: every intermediate image the legacy builder keeps carries it, so
+# the sweep finds them too (with it last, each run left the COPY step's image dangling).
 DOCKERFILE = """\
 FROM dockui-test/busybox:latest
+LABEL dockui.test=1
 WORKDIR /www
 COPY index.html /www/
 RUN echo built > /www/built.txt
 EXPOSE 80
 CMD ["httpd", "-f", "-p", "80", "-h", "/www"]
-LABEL dockui.test=1
 """
 
 
@@ -43,6 +45,12 @@ def project(tmp_path, monkeypatch, docker_client):
         docker_client.images.remove(tag, force=True)
     except Exception:
         pass
+    # A rebuild or a failed build leaves untagged images of ours (the label is inherited).
+    for image in docker_client.images.list(filters={"dangling": True, "label": "dockui.test=1"}):
+        try:
+            docker_client.images.remove(image.id, force=True)
+        except Exception:
+            pass
 
 
 async def build(app, pilot, tag: str) -> BuildScreen:
@@ -69,7 +77,7 @@ async def test_build_run_fetch_and_rebuild_from_cache(project, docker_client):
         assert "✓ built" in str(screen.status.render())
         # Every step is listed with its instruction.
         instructions = [screen.step_table.get_row_at(i)[3].plain for i in range(7)]
-        assert instructions[2] == "COPY index.html /www/"
+        assert instructions[3] == "COPY index.html /www/"
         # Run it from the build view: ports prefilled from EXPOSE 80.
         await pilot.press("R")
         await until(pilot, lambda: isinstance(app.screen, RunScreen), timeout=10)
@@ -112,10 +120,10 @@ async def test_broken_dockerfile_shows_the_failing_step(project):
         await until(pilot, lambda: app.connected)
         screen = await build(app, pilot, tag)
         assert isinstance(screen.result, BuildFailed)
-        assert screen.result.step_index == 4
+        assert screen.result.step_index == 5
         status = str(screen.status.render())
-        assert "step 4 failed" in status and "3" in status
-        assert screen.step_table.get_row_at(3)[1].plain == "✗ failed"
+        assert "step 5 failed" in status and "3" in status
+        assert screen.step_table.get_row_at(4)[1].plain == "✗ failed"
         # e goes back to the form with its values kept.
         await pilot.press("e")
         assert screen.query_one("#build-form").display
