@@ -187,9 +187,6 @@ def list_count(text: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-CONTROL_ATTACH = ("tmux", "-L", "-C", "attach-session", "-f", "ignore-size,no-output")
-
-
 class Control:
     """A tmux control-mode client (`tmux -C`): commands over one pipe, answered in
     %begin/%end blocks. A `tmux capture-pane` process costs ~2.9 ms of CPU (fork, exec,
@@ -198,8 +195,9 @@ class Control:
     burst. Over this client a capture costs ~0.15 ms. The same screen text either way."""
 
     def __init__(self, tmux: ib.Tmux, session: str) -> None:
+        argv = ["tmux", "-L", tmux.socket, "-C", "attach-session", "-t", session]
         self.proc = subprocess.Popen(
-            [*CONTROL_ATTACH[:2], tmux.socket, *CONTROL_ATTACH[2:], "-t", session],
+            [*argv, "-f", "ignore-size,no-output"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

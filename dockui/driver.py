@@ -125,12 +125,12 @@ class TerminalWriter(WriterThread):
             if item is None:
                 break
             try:
-                if isinstance(item, bytes):
-                    file.flush()
+                if isinstance(item, bytes):  # from write(): all writes are bytes on a tty
                     self._write_all(item)
-                else:
+                else:  # not a terminal: Textual's own loop, flushing at a pause
                     file.write(item)
-                    file.flush()
+                    if not self._queue.qsize():
+                        file.flush()
             except OSError:
                 pass  # the terminal is gone: nothing left to show it to
             finally:
