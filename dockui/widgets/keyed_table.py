@@ -538,6 +538,10 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
         self.synced_key: str | None = None
         # Rows to leave out whatever the filter says (e.g. a collapsed group's members).
         self.hidden: Callable[[T], bool] | None = None
+        # Rows that keep their place while this says so, whatever their sort key now
+        # (a container being removed: it leaves in a moment, and re-sorting it first
+        # carried a cursor on it, and the view, to the far end of the list).
+        self.keep_place: Callable[[T], bool] | None = None
 
     @property
     def sort_key(self) -> Callable[[T], Any]:
@@ -806,14 +810,18 @@ class KeyedTable(FixedBox, NavTable, Generic[T]):
             self._drop_rows(drop)
             self._order = [k for k in self._order if k in self._cells]
         reorder, self._resort = self._resort, False
-        sort_key = self._sort_key
+        sort_key, keep_place = self._sort_key, self.keep_place
         was_empty = not self._cells
         new_rows: list[tuple[str, tuple[Text, ...]]] = []
         for key, cells in rendered.items():
             plain = plains[key]
             if not self._visible(key, plain):
                 continue
-            rank = sort_key(self.objects[key])
+            obj = self.objects[key]
+            if keep_place is not None and key in self._ranks and keep_place(obj):
+                rank = self._ranks[key]
+            else:
+                rank = sort_key(obj)
             if key not in self._cells:
                 new_rows.append((key, self._row_cells(key, cells)))
                 self._count_widths(plain, +1)

@@ -30,7 +30,10 @@ STATE_STYLE = {
     "removing": "magenta",
     "dead": "red",
 }
-STATE_RANK = {"running": 0, "restarting": 1, "paused": 2, "created": 3, "exited": 4, "dead": 5}
+STATE_RANK = {
+    "running": 0, "restarting": 1, "paused": 2, "created": 3, "exited": 4, "dead": 5,
+    "removing": 6,  # (a row already in the list keeps its place: see keep_place below)
+}  # fmt: skip
 
 
 def _stats_cells(sample: Any) -> tuple[str, str, str]:
@@ -343,6 +346,9 @@ class ContainersPane(ListPane):
             and c.compose_project is not None
             and c.compose_project in self.collapsed
         )
+        # `docker rm -f` shows a container as "removing" until it is gone: re-sorted, it
+        # went to the end of the list, and a cursor on it (and the view) went along.
+        table.keep_place = lambda c: isinstance(c, ContainerSummary) and c.state == "removing"
         return table
 
     @staticmethod

@@ -480,3 +480,72 @@ async def test_a_cell_update_repaints_its_row_only() -> None:
         table.update_objects([model["o39"]])
         await pilot.pause()
         assert lines[0] == 0
+
+
+async def test_a_row_that_keeps_its_place_holds_the_cursor_and_the_view() -> None:
+    """A row whose sort key changes while `keep_place` says so stays where it was; when it
+    then goes, the cursor takes its neighbour there. Without it, the row (and a cursor on
+    it, and the view) went to the far end of the list first."""
+    app = TableApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(KeyedTable)
+        model = {f"o{i:03d}": Obj(f"o{i:03d}", f"name-{i}", i) for i in range(200)}
+        table.update_objects(list(model.values()), full=True)
+        table.keep_place = lambda o: o.rank >= 1000
+        await pilot.pause()
+        assert table.selected_key == "o000"
+        leaving = Obj("o000", "name-0", 1000)
+        table.update_objects([leaving])
+        await pilot.pause()
+        assert [r.key.value for r in table.ordered_rows][:2] == ["o000", "o001"]
+        assert table.selected_key == "o000" and table.scroll_y == 0
+        assert table.get_row("o000")[1].plain == "1000"  # its cells do change
+        table.update_objects([], ["o000"])
+        await pilot.pause()
+        assert table.selected_key == "o001" and table.cursor_row == 0 and table.scroll_y == 0
+        # A row that was not in the list yet takes its sort key's place, and a change
+        # that keep_place does not cover re-sorts as before.
+        table.update_objects([Obj("new", "name-new", 1001), Obj("o005", "name-5", 500)])
+        await pilot.pause()
+        order = [r.key.value for r in table.ordered_rows]
+        assert order[-1] == "new" and order[-2] == "o005"
+
+
+async def test_a_container_being_removed_keeps_its_row() -> None:
+    """`docker rm -f` lists a running container as "removing" until it is gone. Sorted by
+    state, it went below the created and exited ones first, and a cursor on it (and the
+    view) was carried to the end of a long list, where it stayed when the row left."""
+    import time
+
+    from dockui.engine.models import ContainerSummary
+    from dockui.widgets.panes import ContainersPane
+
+    def container(k: int, state: str) -> ContainerSummary:
+        return ContainerSummary(
+            id=f"{k:064x}", name=f"c{k:04d}", image="img", image_id="sha256:" + "a" * 64,
+            command="sleep", created=time.time() - k, state=state, status=state,
+        )  # fmt: skip
+
+    class PaneApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield ContainersPane(id="containers")
+
+    app = PaneApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = app.query_one(ContainersPane)
+        table = pane.table
+        fleet = [container(k, "running" if k < 20 else "created") for k in range(300)]
+        pane.update_objects(fleet, full=True)
+        await pilot.pause()
+        first = fleet[0].id
+        assert table.selected_key == first
+        pane.update_objects([container(0, "removing")])
+        await pilot.pause()
+        assert table.selected_key == first and table.cursor_row == 0 and table.scroll_y == 0
+        pane.update_objects([], [first])
+        await pilot.pause()
+        assert table.selected_key == fleet[1].id and table.scroll_y == 0
+        # A container first seen while being removed sorts after the others.
+        pane.update_objects([container(999, "removing")])
+        await pilot.pause()
+        assert table.ordered_rows[-1].key.value == f"{999:064x}"
