@@ -359,7 +359,10 @@ class DockuiApp(App[None]):
             # Resume the streams that were open when the engine went away.
             for cid in self.log_session.ids():
                 if self.log_session.resume(self.engine, cid):
-                    self._log_note(self.log_session.targets[cid].name, "reconnected")
+                    target = self.log_session.targets[cid]
+                    container = self.containers.get(cid)
+                    target.started = container.state_since if container else None
+                    self._log_note(target.name, "reconnected")
 
     def on_engine_disconnected(self, message: EngineDisconnected) -> None:
         self.connected = False
@@ -501,6 +504,9 @@ class DockuiApp(App[None]):
             return  # the same containers: a stream that ended is resumed by _follow_lifecycle
         self.logs_pane.follow(targets)
         self.log_session.start(self.engine, targets)
+        for cid, target in self.log_session.targets.items():
+            container = self.containers.get(cid)
+            target.started = container.state_since if container is not None else None
 
     def on_logs_ready(self, message: LogsReady) -> None:
         self._logs_cadence.request()
@@ -538,13 +544,13 @@ class DockuiApp(App[None]):
         else:
             note = message.reason
         self._log_note(target.name, note)
+        self._resume_if_restarted(message.container_id)  # the restart was seen first
 
     def _log_note(self, name: str, note: str) -> None:
         self.logs_pane.add_note(f"{name}: {note}" if self.log_session.merged else note)
 
     def _follow_lifecycle(self) -> None:
         """Followed containers that vanished or came back (restart) since the last update."""
-        engine = self.engine
         for cid, target in list(self.log_session.targets.items()):
             container = self.containers.get(cid)
             if container is None:
@@ -552,13 +558,26 @@ class DockuiApp(App[None]):
                     target.ended = "removed"
                     # Keep the last words of a removed container on screen until the user moves.
                     self._log_note(target.name, "container removed")
-            elif (
-                container.state == "running"
-                and target.ended
-                and engine is not None
-                and self.log_session.resume(engine, cid)
-            ):
-                self._log_note(target.name, "container restarted")
+            else:
+                self._resume_if_restarted(cid)
+
+    def _resume_if_restarted(self, cid: str) -> None:
+        """Re-open the ended stream of a followed container that started again since."""
+        target = self.log_session.targets.get(cid)
+        container = self.containers.get(cid)
+        engine = self.engine
+        if (
+            target is None
+            or container is None
+            or engine is None
+            or not target.ended
+            or container.state != "running"
+            or container.state_since == target.started  # the run whose stream ended
+        ):
+            return
+        if self.log_session.resume(engine, cid):
+            target.started = container.state_since
+            self._log_note(target.name, "container restarted")
 
     # -- layer analysis -----------------------------------------------------------------------
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

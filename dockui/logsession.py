@@ -28,6 +28,11 @@ class Target:
     follower: LogFollower | None = None
     last_ts: float | None = None
     ended: str = ""  # why its stream ended ("" while streaming)
+    # The container's start time (state_since) as known when its stream was opened: a
+    # stream ends when the container stops, and only a later start is a restart. The
+    # list can still say "running" after the stream ended (a burst's updates are
+    # applied once a second): that is the same run, on its way out.
+    started: float | None = None
 
 
 class LogSession:

@@ -113,6 +113,30 @@ async def test_restart_keeps_streaming_with_a_marker_and_removal_ends_it(make_co
         assert "container removed" in str(app.logs_pane.border_subtitle)
 
 
+async def test_a_stream_that_ends_before_the_list_knows_is_not_a_restart(make_container):
+    """In a burst the container list is applied once a second: a followed container's
+    stream can end (it is being killed) while the list still says "running". That run
+    is over, not restarted: the pane said "container restarted" and re-opened the stream
+    of a container on its way out ("no logs: ... marked for removal")."""
+    c = make_container(["sh", "-c", "echo hello; sleep 100000"])
+    app = DockuiApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await follow(app, pilot, c)
+        await until(pilot, lambda: "hello" in app.logs_pane.plain_lines)
+        stale = app.containers[c.id]
+        await asyncio.to_thread(c.kill)
+        await until(pilot, lambda: app.log_session.targets[c.id].ended != "")
+        app.containers[c.id] = stale  # the list one update behind, as in a burst
+        app._follow_lifecycle()
+        await pilot.pause(0.5)
+        assert "container restarted" not in app.logs_pane.plain_lines
+        assert app.log_session.targets[c.id].follower is None
+        # A real start later still re-opens the stream, new lines only.
+        await asyncio.to_thread(c.start)
+        await until(pilot, lambda: "container restarted" in app.logs_pane.plain_lines)
+        await until(pilot, lambda: app.logs_pane.plain_lines.count("hello") == 2)
+
+
 async def test_search_filter_and_save(make_container, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     script = (
