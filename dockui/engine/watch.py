@@ -105,6 +105,19 @@ class Relay:
             self._target = target
 
 
+# Events that start a state, and the states they start: an event's time is the state's
+# start only when the list shows that state. `docker rm -f` of a running container: its
+# "die" came while the list still said "running" (the kill under way), and stamping the
+# run with the death's time made it look like a new run (the Logs pane re-opened the
+# stream of a container on its way out, saying "container restarted").
+_STAMPED = {
+    "start": ("running",),
+    "restart": ("running",),
+    "unpause": ("running",),
+    "pause": ("paused",),
+    "die": ("exited", "dead"),
+}
+
 EVENT_LINGER = 0.1  # s; well within the debounce window (0.15 s) a first event opens
 BURST_EVENTS = 10  # events in one batch that make the stream a burst (one restart: 3-5)
 
@@ -339,7 +352,7 @@ class Watcher:
         if not events:
             return
         self.stats["events"] += len(events)
-        container_ids: dict[str, float | None] = {}
+        container_ids: dict[str, tuple[float, str] | None] = {}
         image_refs: dict[str, None] = {}
         for event in events:
             kind = event.get("Type")
@@ -351,9 +364,10 @@ class Watcher:
                 if action in _QUIET_ACTIONS:
                     continue
                 stamp = None
-                if action in ("start", "die", "pause", "unpause", "restart"):
+                if action in _STAMPED:
                     nano = event.get("timeNano")
-                    stamp = nano / 1e9 if nano else event.get("time")
+                    when = nano / 1e9 if nano else event.get("time")
+                    stamp = (float(when), action) if when else None
                 container_ids[ident] = stamp or container_ids.get(ident)
             elif kind == "image":
                 image_refs[ident] = None
@@ -362,7 +376,9 @@ class Watcher:
         if image_refs:
             self._refresh_images(engine, list(image_refs))
 
-    def _refresh_containers(self, engine: Engine, named: dict[str, float | None]) -> None:
+    def _refresh_containers(
+        self, engine: Engine, named: dict[str, tuple[float, str] | None]
+    ) -> None:
         self.stats["refreshes"] += 1
         fresh = {c.id: c for c in engine.list_containers(ids=list(named))}
         upserts: list[ContainerSummary] = []
@@ -374,8 +390,8 @@ class Watcher:
                     removed.append(cid)
                 continue
             stamp = named[cid]
-            if stamp is not None and found.state in ("running", "paused", "exited", "dead"):
-                found = dataclasses.replace(found, state_since=stamp)
+            if stamp is not None and found.state in _STAMPED[stamp[1]]:
+                found = dataclasses.replace(found, state_since=stamp[0])
             else:
                 found = _keep_since(self.containers.get(found.id), found)
             if self.containers.get(found.id) != found:

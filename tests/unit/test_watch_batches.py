@@ -123,3 +123,41 @@ def test_the_watcher_sleeps_through_a_window_instead_of_waking_per_event() -> No
         assert len(gets) <= 8, len(gets)  # a blocking get per window, not one per event
     finally:
         watcher.stop(timeout=1)
+
+
+def test_an_event_stamps_only_the_state_it_starts() -> None:
+    """A "die" seen while the list still says "running" (`docker rm -f`: the kill under way)
+    leaves the run's start time alone; stamping it made the same run look like a new one,
+    and the Logs pane re-opened the stream of a container on its way out."""
+    from dockui.engine.models import ContainerSummary
+
+    started = 1_000.0
+    now = {"state": "running"}
+
+    def summary() -> ContainerSummary:
+        return ContainerSummary(
+            id="c1", name="web", image="img", image_id="sha256:x", command="sh",
+            created=started - 10, state=now["state"], status="", state_since=started,
+        )  # fmt: skip
+
+    class Listing(ScriptedEngine):
+        def list_containers(self, ids: list[str] | None = None) -> list[Any]:
+            return [summary()]
+
+    sent: list[Any] = []
+    watcher = Watcher(sent.append, connector=lambda host: Listing())  # type: ignore[arg-type,return-value]
+    watcher.containers = {"c1": summary()}
+
+    def event(action: str, at: float) -> dict[str, Any]:
+        return {"Type": "container", "Action": action, "Actor": {"ID": "c1"}, "timeNano": at * 1e9}
+
+    engine = Listing()
+    watcher._apply(engine, [event("kill", 2_000.0), event("die", 2_000.5)])  # type: ignore[arg-type]
+    assert watcher.containers["c1"].state_since == started and not sent
+    now["state"] = "exited"  # the list caught up: the death's time is the exit's
+    watcher._apply(engine, [event("die", 2_000.5)])  # type: ignore[arg-type]
+    assert watcher.containers["c1"].state_since == 2_000.5
+    now["state"] = "running"  # a start is a new run
+    watcher._apply(engine, [event("start", 3_000.0)])  # type: ignore[arg-type]
+    assert watcher.containers["c1"].state_since == 3_000.0
+    assert [u.upserts[0].state_since for u in sent] == [2_000.5, 3_000.0]
