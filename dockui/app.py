@@ -358,11 +358,8 @@ class DockuiApp(App[None]):
         if reconnected and self.log_session.targets and self.engine is not None:
             # Resume the streams that were open when the engine went away.
             for cid in self.log_session.ids():
-                if self.log_session.resume(self.engine, cid):
-                    target = self.log_session.targets[cid]
-                    container = self.containers.get(cid)
-                    target.started = container.state_since if container else None
-                    self._log_note(target.name, "reconnected")
+                if self.log_session.resume(self.engine, cid, self._started(cid)):
+                    self._log_note(self.log_session.targets[cid].name, "reconnected")
 
     def on_engine_disconnected(self, message: EngineDisconnected) -> None:
         self.connected = False
@@ -503,10 +500,12 @@ class DockuiApp(App[None]):
         if not force and ids == self.log_session.ids() and self.log_session.started():
             return  # the same containers: a stream that ended is resumed by _follow_lifecycle
         self.logs_pane.follow(targets)
-        self.log_session.start(self.engine, targets)
-        for cid, target in self.log_session.targets.items():
-            container = self.containers.get(cid)
-            target.started = container.state_since if container is not None else None
+        self.log_session.start(self.engine, targets, self._started)
+
+    def _started(self, cid: str) -> float | None:
+        """When the container's current state began, as far as the list knows."""
+        container = self.containers.get(cid)
+        return container.state_since if container is not None else None
 
     def on_logs_ready(self, message: LogsReady) -> None:
         self._logs_cadence.request()
@@ -575,8 +574,7 @@ class DockuiApp(App[None]):
             or container.state_since == target.started  # the run whose stream ended
         ):
             return
-        if self.log_session.resume(engine, cid):
-            target.started = container.state_since
+        if self.log_session.resume(engine, cid, container.state_since):
             self._log_note(target.name, "container restarted")
 
     # -- layer analysis -----------------------------------------------------------------------

@@ -62,21 +62,31 @@ class LogSession:
     def ids(self) -> tuple[str, ...]:
         return tuple(self.targets)
 
-    def start(self, engine: Engine | None, targets: list[tuple[str, str]]) -> None:
-        """Follow these containers (closing whatever was followed before)."""
+    def start(
+        self,
+        engine: Engine | None,
+        targets: list[tuple[str, str]],
+        started: Callable[[str], float | None] = lambda cid: None,
+    ) -> None:
+        """Follow these containers (closing whatever was followed before); `started` gives
+        a container's start time as the app knows it (see Target.started)."""
         self.close()
-        self.targets = {cid: Target(cid, name, i) for i, (cid, name) in enumerate(targets)}
+        self.targets = {
+            cid: Target(cid, name, i, started=started(cid)) for i, (cid, name) in enumerate(targets)
+        }
         if engine is not None:
             for target in self.targets.values():
                 self._open(engine, target, tail=self.tail, since=None)
 
-    def resume(self, engine: Engine, cid: str) -> bool:
-        """Re-open a stream that ended (container restarted, engine back): only new lines."""
+    def resume(self, engine: Engine, cid: str, started: float | None) -> bool:
+        """Re-open a stream that ended (container restarted, engine back): only new lines.
+        `started`: the container's start time now."""
         target = self.targets.get(cid)
         if target is None or (target.follower is not None and target.follower.alive):
             return False
         since = target.last_ts + 1e-6 if target.last_ts is not None else None
         target.ended = ""
+        target.started = started
         self._open(engine, target, tail="all" if since is not None else self.tail, since=since)
         return True
 
